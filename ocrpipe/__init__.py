@@ -1,0 +1,2 @@
+"""ocrpipe: end-to-end OCR."""
+__version__ = "0.1.0"

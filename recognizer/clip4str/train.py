@@ -1,0 +1,171 @@
+"""Training loop for CLIP4STR (both branches, permuted sequence modelling), CPU or CUDA, resumable.
+
+A run directory holds `last.pt` (model, optimizer, schedule, step: what `--resume` reads), `model.pt` and
+`best.pt` (our weights format, ready for `--rec-model`) and `log.jsonl` (loss, crops/s, validation accuracy).
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from torchvision.transforms import Compose, GaussianBlur, RandAugment, RandomApply
+
+from ocrpipe.metrics.rec import score_recognition
+from recognizer.clip4str.checkpoint import model_from_clip_weights, save_model
+from recognizer.clip4str.config import PRESETS
+from recognizer.clip4str.model import CLIP4STR
+from recognizer.clip4str.psm import psm_loss
+from recognizer.data import MixedCropStream, collate, load_rgb, read_labels
+from recognizer.predictor import Recognizer
+from recognizer.preprocess import crop_to_tensor
+
+
+@dataclass
+class TrainOptions:
+    out_dir: str
+    preset: str = "clip4str-tiny"
+    real_dirs: list[str] = field(default_factory=list)  # labels.tsv sets; their fixed 10% stays out for validation
+    synth_fraction: float = 0.5  # share of synthetic words in each batch (rendered on the fly)
+    init_clip: str | None = None  # open_clip / OpenAI-layout CLIP weights to start from
+    steps: int = 20_000
+    batch_size: int = 64
+    lr: float = 5e-4  # CLIP towers; the reference uses 8.4e-5 x batch/512 when fine-tuning pretrained CLIP
+    decoder_lr_scale: float = 1.0  # the reference uses 19 (pretrained towers, fresh decoders)
+    weight_decay: float = 0.05
+    warmup_pct: float = 0.075
+    grad_clip: float = 20.0
+    num_perms: int = 6
+    num_workers: int = 1
+    threads: int = 0  # torch intra-op threads on CPU (0: torch's default)
+    val_every: int = 500
+    log_every: int = 20
+    device: str = "cpu"
+    seed: int = 0
+
+
+def _no_decay(name: str, param: torch.nn.Parameter) -> bool:
+    return param.ndim < 2 or any(k in name for k in ("bn", "ln", "bias", "logit_scale", "pos_queries",
+                                                     "text_embed", "class_embedding", "positional_embedding"))
+
+
+def build_optimizer(model: CLIP4STR, opts: TrainOptions) -> tuple[torch.optim.Optimizer, list[float]]:
+    """AdamW with four groups (towers / decoders x decay / no decay), as the reference."""
+    groups: dict[tuple[bool, bool], list] = {(d, n): [] for d in (False, True) for n in (False, True)}
+    for name, param in model.named_parameters():
+        if param.requires_grad:
+            groups[(name.startswith(("visual_decoder.", "cross_decoder.")), _no_decay(name, param))].append(param)
+    param_groups, max_lrs = [], []
+    for (is_decoder, no_decay), params in groups.items():
+        lr = opts.lr * (opts.decoder_lr_scale if is_decoder else 1.0)
+        param_groups.append({"params": params, "lr": lr, "weight_decay": 0.0 if no_decay else opts.weight_decay})
+        max_lrs.append(lr)
+    return torch.optim.AdamW(param_groups, betas=(0.9, 0.98), eps=1e-6), max_lrs
+
+
+def real_crop_augment() -> Compose:
+    """The reference augments with RandAugment (3 ops, magnitude 5) plus blur; torchvision's is close enough."""
+    return Compose([RandAugment(num_ops=3, magnitude=5), RandomApply([GaussianBlur(5, (0.1, 1.5))], p=0.2)])
+
+
+def validate(model: CLIP4STR, val_sets: dict[str, list], batch_size: int = 128) -> dict[str, dict]:
+    recognizer = Recognizer(model, device=next(model.parameters()).device)
+    scores = {}
+    for name, samples in val_sets.items():
+        crops = [np.asarray(load_rgb(s.path)) for s in samples]
+        predictions = [r.text for r in recognizer.read(crops, batch_size)]
+        scores[name] = score_recognition(predictions, [s.text for s in samples]).as_dict()
+    model.train()
+    return scores
+
+
+def train(opts: TrainOptions, resume: bool = False) -> Path:
+    out = Path(opts.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if opts.threads:
+        torch.set_num_threads(opts.threads)
+    device = torch.device(opts.device)
+    torch.manual_seed(opts.seed)
+    cfg = PRESETS[opts.preset]
+    model = model_from_clip_weights(opts.init_clip, cfg) if opts.init_clip else CLIP4STR(cfg)
+    model.to(device).train()
+    optimizer, max_lrs = build_optimizer(model, opts)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lrs, total_steps=opts.steps + 1,
+                                                   pct_start=opts.warmup_pct, cycle_momentum=False)
+    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
+    step, best = 0, -1.0
+    if resume and (out / "last.pt").exists():
+        state = torch.load(out / "last.pt", map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        step, best = state["step"], state["best"]
+        print(f"resumed from {out / 'last.pt'} at step {step}", flush=True)
+
+    val_sets = {Path(d).name: read_labels(d, "val") for d in opts.real_dirs}
+    real_train = [s for d in opts.real_dirs for s in read_labels(d, "train")]
+    synth_sample = None
+    if opts.synth_fraction > 0:
+        from ocrpipe.synth.render import WordRenderer
+        synth_sample = WordRenderer(seed=opts.seed).sample
+    to_tensor = partial(crop_to_tensor, image_size=cfg.image_size, mean=cfg.mean, std=cfg.std)
+    stream = MixedCropStream(real_train, to_tensor, cfg.charset, cfg.max_label_length, opts.synth_fraction,
+                             synth_sample, real_crop_augment(), seed=opts.seed + step)
+    loader = DataLoader(stream, batch_size=opts.batch_size, collate_fn=collate, num_workers=opts.num_workers,
+                        persistent_workers=opts.num_workers > 0)
+
+    def save_checkpoint() -> None:
+        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                 "schedule": schedule.state_dict(), "step": step, "best": best, "options": asdict(opts)}
+        torch.save(state, out / "last.tmp")
+        (out / "last.tmp").replace(out / "last.pt")
+
+    log = open(out / "log.jsonl", "a", encoding="utf-8")
+    started, seen = time.time(), 0
+    try:
+        for images, labels in loader:
+            if step >= opts.steps:
+                break
+            images = images.to(device, non_blocking=True)
+            with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
+                loss = psm_loss(model, images, labels, num_perms=opts.num_perms)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss.total).backward()
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), opts.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            schedule.step()
+            step += 1
+            seen += len(labels)
+            if step % opts.log_every == 0:
+                record = {"step": step, "loss": round(loss.total.item(), 4), "visual": round(loss.visual.item(), 4),
+                          "cross": round(loss.cross.item(), 4), "lr": schedule.get_last_lr()[0],
+                          "crops_per_s": round(seen / (time.time() - started), 1),
+                          "elapsed_s": round(time.time() - started)}
+                print(json.dumps(record), file=log, flush=True)
+                print(json.dumps(record), flush=True)
+            if step % opts.val_every == 0 or step == opts.steps:
+                model.eval()
+                scores = validate(model, val_sets)
+                mean_acc = sum(s["accuracy_36"] for s in scores.values()) / max(1, len(scores))
+                meta = {"step": step, "validation": scores, "options": asdict(opts)}
+                save_model(model, out / "model.pt", meta)
+                if mean_acc > best:
+                    best = mean_acc
+                    save_model(model, out / "best.pt", meta)
+                save_checkpoint()
+                record = {"step": step, "validation": scores, "mean_accuracy_36": round(mean_acc, 4)}
+                print(json.dumps(record), file=log, flush=True)
+                print(json.dumps(record), flush=True)
+    except KeyboardInterrupt:
+        print(f"interrupted at step {step}; saving {out / 'last.pt'}", flush=True)
+    finally:
+        save_checkpoint()
+        log.close()
+    return out

@@ -1,0 +1,107 @@
+"""Recognition data: labelled crop sets (`labels.tsv`), the fixed validation hold-out, label filtering, and the
+mixed real + synthetic training stream."""
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import IterableDataset, get_worker_info
+
+from recognizer.clip4str.charset import CharsetAdapter, normalize_label
+
+VALIDATION_PERCENT = 10
+
+
+@dataclass(frozen=True)
+class Sample:
+    path: Path
+    text: str
+
+
+def in_validation_split(relative_path: str) -> bool:
+    """A fixed 10% of every set, by a hash of the crop's path (stable whatever the order of labels.tsv)."""
+    digest = hashlib.sha1(relative_path.encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 100 < VALIDATION_PERCENT
+
+
+def read_labels(directory: str | Path, split: str = "all") -> list[Sample]:
+    """Samples of `DIR/labels.tsv` (`relative_path<TAB>text`); split is "all", "train" or "val"."""
+    directory = Path(directory)
+    samples = []
+    with open(directory / "labels.tsv", encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line or "\t" not in line:
+                continue
+            relative, text = line.split("\t", 1)
+            if split != "all" and in_validation_split(relative) != (split == "val"):
+                continue
+            samples.append(Sample(directory / relative, text))
+    return samples
+
+
+def training_label(text: str, charset: str, max_length: int) -> str | None:
+    """The reference's training filter: no whitespace, NFKD->ASCII, <= max_length, charset only, non-empty."""
+    text = normalize_label(text)
+    if len(text) > max_length:
+        return None
+    text = CharsetAdapter(charset)(text)
+    return text or None
+
+
+def load_rgb(path: Path) -> Image.Image:
+    with Image.open(path) as image:
+        return image.convert("RGB")
+
+
+class MixedCropStream(IterableDataset):
+    """An endless stream of (image tensor, label): real crops (augmented) and on-the-fly synthetic words.
+
+    Each worker draws from its own RNG seeded by (seed, worker id), so two runs with the same seed see the same data.
+    """
+
+    def __init__(self, real: list[Sample], to_tensor: Callable[[Image.Image], torch.Tensor], charset: str,
+                 max_length: int, synth_fraction: float = 0.0,
+                 synth_sample: Callable[[int], tuple[np.ndarray, str]] | None = None,
+                 augment: Callable[[Image.Image], Image.Image] | None = None, seed: int = 0):
+        self.real = [s for s in real if training_label(s.text, charset, max_length)]
+        self.to_tensor = to_tensor
+        self.charset = charset
+        self.max_length = max_length
+        self.synth_fraction = synth_fraction if synth_sample is not None else 0.0
+        self.synth_sample = synth_sample
+        self.augment = augment
+        self.seed = seed
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, str]]:
+        worker = get_worker_info()
+        worker_id = worker.id if worker else 0
+        rng = random.Random(self.seed * 1000 + worker_id)
+        synth_index = worker_id
+        stride = worker.num_workers if worker else 1
+        while True:
+            if self.synth_sample is not None and (not self.real or rng.random() < self.synth_fraction):
+                array, text = self.synth_sample(self.seed * 10_000_000 + synth_index)
+                synth_index += stride
+                image = Image.fromarray(array)
+            else:
+                sample = self.real[rng.randrange(len(self.real))]
+                image = load_rgb(sample.path)
+                text = sample.text
+                if self.augment is not None:
+                    image = self.augment(image)
+            label = training_label(text, self.charset, self.max_length)
+            if label:
+                yield self.to_tensor(image), label
+
+
+def collate(batch: list[tuple[torch.Tensor, str]]) -> tuple[torch.Tensor, list[str]]:
+    images, labels = zip(*batch)
+    return torch.stack(images), list(labels)
+

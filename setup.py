@@ -1,0 +1,33 @@
+"""ocrpipe: end-to-end OCR (DB detector + CLIP4STR recognizer) as a command-line tool."""
+from setuptools import find_packages, setup
+
+setup(
+    name="ocrpipe",
+    version="0.1.0",
+    description="End-to-end OCR: DB text detection, CLIP4STR recognition, layout, JSON/hOCR/text output",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["ocrpipe", "ocrpipe.*", "detectors", "detectors.*",
+                                    "recognizer", "recognizer.*", "cli", "cli.*"]),
+    package_data={"ocrpipe": ["weights/*.pt", "weights/*.md", "schema/*.json", "demo/*"]},
+    install_requires=[
+        # torch and torchvision must match (open_clip imports torchvision); see README.
+        "torch>=2.4",
+        "torchvision",
+        "open_clip_torch>=2.24",
+        "opencv-python-headless>=4.8",
+        "numpy",
+        "pillow>=10",
+        "shapely>=2.0",
+        "pyclipper>=1.3",
+        "click>=8.1",
+        "rich>=13",
+        "tqdm",
+    ],
+    extras_require={
+        "test": ["pytest>=7", "jsonschema>=4", "hocr-spec==0.2.0", "hocr-tools==1.1.1"],
+        "train": [],
+    },
+    entry_points={"console_scripts": ["ocrpipe=cli.main:main"]},
+)

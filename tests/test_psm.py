@@ -1,0 +1,65 @@
+"""Permutation sampling and attention masks, checked against hand-worked cases."""
+import torch
+
+from recognizer.clip4str.psm import permutation_masks, sample_permutations
+
+NEG = float("-inf")
+
+
+def test_single_character_uses_only_the_canonical_order():
+    assert sample_permutations(1).tolist() == [[0, 1, 2]]
+
+
+def test_two_characters_canonical_then_eos_first():
+    assert sample_permutations(2).tolist() == [[0, 1, 2, 3], [0, 3, 2, 1]]
+
+
+def test_mirrored_pairs_and_fixed_ends():
+    for n in (3, 4, 5, 9):
+        perms = sample_permutations(n, generator=torch.Generator().manual_seed(n))
+        assert len(perms) == 6
+        assert perms[:, 0].eq(0).all()
+        assert perms[[0, 2, 3, 4, 5], -1].eq(n + 1).all()  # EOS last, but for the EOS-first reverse
+        assert perms[0].tolist() == list(range(n + 2))
+        assert perms[1].tolist() == [0] + list(range(n + 1, 0, -1))  # EOS right after BOS
+        for fwd, rev in ((perms[2], perms[3]), (perms[4], perms[5])):
+            assert rev[1:-1].tolist() == fwd[1:-1].flip(0).tolist()
+        for perm in perms:
+            assert sorted(perm.tolist()) == list(range(n + 2))
+
+
+def test_small_pools_do_not_repeat_an_order():
+    perms = sample_permutations(3, generator=torch.Generator().manual_seed(0))
+    bases = [tuple(p[1:-1].tolist()) for p in perms[::2]]
+    assert len(set(bases)) == 3  # 3!/2 = 3 base orders, all used
+
+
+def test_canonical_masks_are_causal():
+    content, query = permutation_masks(torch.tensor([0, 1, 2, 3]))
+    causal = torch.tensor([[0, NEG, NEG], [0, 0, NEG], [0, 0, 0]])
+    assert torch.equal(content, causal)
+    assert torch.equal(query, causal)  # query r (target r+1) sees context 0..r
+
+
+def test_reverse_masks_by_hand():
+    # order: BOS, EOS, char 2, char 1
+    content, query = permutation_masks(torch.tensor([0, 3, 2, 1]))
+    assert torch.equal(content, torch.tensor([[0, NEG, NEG],
+                                              [0, 0, 0],
+                                              [0, NEG, 0]]))
+    assert torch.equal(query, torch.tensor([[0, NEG, 0],      # char 1 sees BOS and char 2, not itself
+                                            [0, NEG, NEG],    # char 2 sees BOS only
+                                            [0, NEG, NEG]]))  # EOS sees BOS only
+
+
+def test_arbitrary_order_by_hand():
+    # n = 3, order BOS, c2, c3, c1, EOS
+    content, query = permutation_masks(torch.tensor([0, 2, 3, 1, 4]))
+    assert torch.equal(content, torch.tensor([[0, NEG, NEG, NEG],
+                                              [0, 0, 0, 0],
+                                              [0, NEG, 0, NEG],
+                                              [0, NEG, 0, 0]]))
+    assert torch.equal(query, torch.tensor([[0, NEG, 0, 0],      # c1 comes after c2, c3
+                                            [0, NEG, NEG, NEG],  # c2 first: BOS only
+                                            [0, NEG, 0, NEG],    # c3 after c2
+                                            [0, 0, 0, 0]]))      # EOS sees everything
