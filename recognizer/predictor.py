@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ocrpipe.types import Recognition
-from recognizer.clip4str.checkpoint import file_sha256, load_model
+from recognizer.clip4str.checkpoint import load_model
 from recognizer.clip4str.model import CLIP4STR
 from recognizer.preprocess import crop_to_tensor
 
@@ -23,23 +23,20 @@ class Recognizer:
     26 autoregressive steps. `decode="nar"` is the faster non-autoregressive mode (see `CLIP4STR.decode_nar`).
     """
 
-    def __init__(self, model: CLIP4STR, name: str = "", sha256: str = "", device: str | torch.device = "cpu",
-                 decode: str = "ar", refine_iters: int | None = None, precision: str = "fp32"):
+    def __init__(self, model: CLIP4STR, device: str | torch.device = "cpu", decode: str = "ar",
+                 refine_iters: int | None = None, precision: str = "fp32"):
         if decode not in DECODE_MODES:
             raise ValueError(f"decode must be one of {DECODE_MODES}, not {decode!r}")
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
-        self.name = name
-        self.sha256 = sha256
         self.decode = decode
         self.refine_iters = refine_iters
         self.precision = precision
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike, name: str | None = None, device: str = "cpu",
-                  trust: bool = False, **options) -> "Recognizer":
-        model = load_model(path, trust=trust)
-        return cls(model, name or os.path.basename(str(path)), file_sha256(path), device, **options)
+    def from_file(cls, path: str | os.PathLike, device: str = "cpu", trust: bool = False,
+                  **options) -> "Recognizer":
+        return cls(load_model(path, trust=trust), device, **options)
 
     def _autocast(self):
         if self.device.type == "cuda" and self.precision in ("fp16", "bf16"):

@@ -11,7 +11,6 @@ Files are read with `torch.load(weights_only=True)`; one that needs arbitrary un
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import re
@@ -20,24 +19,18 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from ocrpipe.models import file_sha256
 from recognizer.clip4str.charset import CHARSET_94
 from recognizer.clip4str.config import PRESETS, Clip4StrConfig
 from recognizer.clip4str.model import CLIP4STR
 
 FORMAT = "ocrpipe-clip4str/1"
 _OFFICIAL_PREFIXES = ("clip_model.", "visual_decoder.", "cross_decoder.")
+_TORCH_MAGIC = (b"PK\x03\x04", b"\x80")  # torch.save's zip archive, or a legacy pickle stream (PROTO opcode)
 
 
 class CheckpointError(ValueError):
     """A weights file that cannot be used, with a message naming the file and what is wrong."""
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_file(path: str | os.PathLike, trust: bool = False) -> dict:
@@ -45,6 +38,13 @@ def read_file(path: str | os.PathLike, trust: bool = False) -> dict:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: weights file not found")
+    with open(path, "rb") as f:
+        head = f.read(4)
+    # Anything else (a text file, a Git LFS pointer, an HTML error page) would reach the pickle reader and be
+    # reported as "needs trust", which it does not.
+    if not head.startswith(_TORCH_MAGIC):
+        raise CheckpointError(f"{path}: not a PyTorch weights file (starts with {head!r}, neither a zip archive "
+                              f"nor a pickle)")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
@@ -52,7 +52,11 @@ def read_file(path: str | os.PathLike, trust: bool = False) -> dict:
             raise CheckpointError(
                 f"{path}: file holds pickled Python objects beyond tensors; load it only if you trust its source "
                 f"(--trust-checkpoint)") from error
-        data = torch.load(path, map_location="cpu", weights_only=False)
+        try:
+            data = torch.load(path, map_location="cpu", weights_only=False)
+        except Exception as trusted_error:  # e.g. a class from a module that is not installed
+            raise CheckpointError(f"{path}: cannot be unpickled ({trusted_error.__class__.__name__}: "
+                                  f"{trusted_error})") from trusted_error
     except Exception as error:  # zip/pickle corruption, not a torch file at all
         raise CheckpointError(f"{path}: not a readable PyTorch weights file ({error.__class__.__name__})") from error
     if not isinstance(data, dict):
@@ -122,6 +126,8 @@ def load_model(path: str | os.PathLike, trust: bool = False) -> CLIP4STR:
             cfg = config_from_official_state_dict(sd)
         except KeyError as error:
             raise CheckpointError(f"{path}: official CLIP4STR weights lack {error}") from error
+        except CheckpointError as error:  # raised without the file's name
+            raise CheckpointError(f"{path}: {error}") from error
         model = CLIP4STR(cfg)
         _load_strict(model, sd, path)
         return model.eval()

@@ -1,0 +1,60 @@
+"""Options and reporting shared by the commands: device/batch options, one-line errors, progress on stderr."""
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from typing import Iterator
+
+import click
+
+device_option = click.option(
+    "--device", default="auto", show_default=True, metavar="auto|cpu|cuda[:N]",
+    help="Where the models run; auto picks CUDA when available.")
+batch_size_option = click.option(
+    "--batch-size", type=click.IntRange(1, 4096), default=64, show_default=True,
+    help="Word crops per recognizer batch.")
+rec_model_option = click.option(
+    "--rec-model", default="clip4str-tiny", show_default=True, metavar="NAME|PATH",
+    help="Recognizer: a registry name (see `ocrpipe models list`) or a weights file (ours, or an official "
+         "CLIP4STR .ckpt/.pt, any file name).")
+trust_option = click.option(
+    "--trust-checkpoint", is_flag=True,
+    help="Allow weights files that need full unpickling (only for files from a source you trust).")
+inputs_options = [
+    click.option("-r", "--recursive", is_flag=True, help="Look into subfolders of folder inputs."),
+    click.option("--glob", "glob_", metavar="PAT", help="Only files matching this pattern in folder inputs."),
+    click.option("--files-from", type=click.Path(allow_dash=True), metavar="FILE|-",
+                 help="Read more input paths from FILE (one per line), or from stdin with '-'."),
+]
+
+
+def add_options(options):
+    def decorate(function):
+        for option in reversed(options):
+            function = option(function)
+        return function
+    return decorate
+
+
+def error_line(message: str) -> None:
+    """One line on stderr, the way every ocrpipe error is reported."""
+    click.echo(f"ocrpipe: error: {message}", err=True)
+
+
+def show_progress(quiet: bool) -> bool:
+    return not quiet and sys.stderr.isatty()
+
+
+@contextmanager
+def progress_bar(total: int, enabled: bool, description: str) -> Iterator:
+    """A rich progress bar on stderr, or a no-op when disabled; yields `advance()`."""
+    if not enabled:
+        yield lambda: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda: progress.advance(task)

@@ -1,0 +1,140 @@
+"""`ocrpipe eval rec|det|e2e`: accuracy on labelled data sets (formats in docs/DESIGN.md)."""
+from __future__ import annotations
+
+import json
+import time
+
+import click
+
+from cli.common import batch_size_option, device_option, rec_model_option, trust_option
+from ocrpipe.errors import ExitCode, UsageError
+
+det_model_option = click.option("--det-model", default="db-tiny", show_default=True, metavar="NAME|PATH",
+                                help="Detector weights.")
+split_option = click.option(
+    "--split", type=click.Choice(["all", "train", "val"]), default="all", show_default=True,
+    help="val: only the fixed 10%% hold-out that training never sees; train: the rest.")
+
+
+def _report(name: str, metrics: dict, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"set": name, **metrics}))
+        return
+    click.echo(f"{name}: " + "  ".join(f"{k}={v}" for k, v in metrics.items()))
+
+
+@click.group()
+def evaluate() -> None:
+    """Measure accuracy on labelled data sets."""
+
+
+@evaluate.command("rec")
+@click.argument("datasets", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@split_option
+@rec_model_option
+@trust_option
+@batch_size_option
+@device_option
+@click.option("--decode", type=click.Choice(["ar", "nar"]), default="ar", show_default=True)
+@click.option("--save-preds", type=click.Path(dir_okay=False), help="Write path<TAB>label<TAB>prediction<TAB>conf.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per data set.")
+def eval_rec(datasets, split, rec_model, trust_checkpoint, batch_size, device, decode, save_preds, as_json):
+    """Word accuracy (36-char protocol and case-sensitive), 1-NED and crops/s on DATASETS (labels.tsv sets)."""
+    import numpy as np
+
+    from ocrpipe.atomic import atomic_write_text
+    from ocrpipe.metrics.rec import score_recognition
+    from ocrpipe.models import load_recognizer, pick_device
+    from recognizer.data import load_rgb, read_labels
+
+    recognizer, _ = load_recognizer(rec_model, pick_device(device), trust=trust_checkpoint, decode=decode)
+    rows = []
+    for dataset in datasets:
+        try:
+            samples = read_labels(dataset, split)
+        except OSError as error:
+            raise UsageError(f"{dataset}: cannot read labels.tsv ({error.strerror or error})") from error
+        crops = [np.asarray(load_rgb(s.path)) for s in samples]
+        started = time.perf_counter()
+        results = recognizer.read(crops, batch_size)
+        seconds = time.perf_counter() - started
+        scores = score_recognition([r.text for r in results], [s.text for s in samples]).as_dict()
+        scores["crops_per_s"] = round(len(crops) / max(seconds, 1e-9), 1)
+        _report(f"{dataset} [{split}]", scores, as_json)
+        rows += [f"{s.path}\t{s.text}\t{r.text}\t{r.confidence:.4f}" for s, r in zip(samples, results)]
+    if save_preds:
+        atomic_write_text(save_preds, "\n".join(rows) + "\n")
+    return ExitCode.OK
+
+
+def _load_sets(datasets):
+    from ocrpipe.metrics.det import load_annotations
+
+    try:
+        return {d: load_annotations(d) for d in datasets}
+    except FileNotFoundError as error:
+        raise UsageError(str(error)) from error
+
+
+@evaluate.command("det")
+@click.argument("datasets", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@det_model_option
+@device_option
+@click.option("--json", "as_json", is_flag=True)
+def eval_det(datasets, det_model, device, as_json):
+    """Detection precision / recall / F at IoU >= 0.5 on DATASETS (images/ + ann/*.json)."""
+    from ocrpipe import io
+    from ocrpipe.metrics.det import evaluate_detection
+    from ocrpipe.models import load_detector, pick_device
+
+    detector, _ = load_detector(det_model, pick_device(device))
+    for dataset, labelled in _load_sets(datasets).items():
+        started = time.perf_counter()
+        predictions = {stem: detector.detect([io.load_image(ann.image)])[0] for stem, ann in labelled.items()}
+        metrics = evaluate_detection(predictions, labelled).as_dict()
+        metrics["images_per_s"] = round(len(labelled) / (time.perf_counter() - started), 2)
+        _report(dataset, metrics, as_json)
+    return ExitCode.OK
+
+
+@evaluate.command("e2e")
+@click.argument("datasets", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--level", type=click.Choice(["word", "line"]), default="word", show_default=True,
+              help="line: compare the layout's lines with line annotations (e.g. SROIE).")
+@det_model_option
+@rec_model_option
+@trust_option
+@device_option
+@click.option("--json", "as_json", is_flag=True)
+def eval_e2e(datasets, level, det_model, rec_model, trust_checkpoint, device, as_json):
+    """Detection, end-to-end (box + text) and page bag-of-words P/R/F on DATASETS."""
+    from ocrpipe.metrics.det import evaluate_end_to_end
+    from ocrpipe.pipeline import Pipeline
+    from ocrpipe.types import Word
+
+    pipeline = Pipeline.from_pretrained(det_model, rec_model, device=device, trust_checkpoint=trust_checkpoint)
+    for dataset, labelled in _load_sets(datasets).items():
+        started = time.perf_counter()
+        predictions = {}
+        for stem, ann in labelled.items():
+            page = pipeline.run(ann.image)
+            if level == "word":
+                predictions[stem] = page.words
+            else:  # each layout line as one box with its text
+                predictions[stem] = [Word(text=line.text, confidence=1.0, polygon=_box(line.bbox))
+                                     for block in page.blocks for line in block.lines]
+        totals = evaluate_end_to_end(predictions, labelled)
+        metrics = {name: counts.as_dict() for name, counts in totals.items()}
+        metrics["images_per_s"] = round(len(labelled) / (time.perf_counter() - started), 2)
+        if as_json:
+            _report(dataset, metrics, True)
+        else:
+            click.echo(f"{dataset} [{level}]")
+            for name, counts in totals.items():
+                click.echo(f"  {name:13s} P={counts.precision:.4f} R={counts.recall:.4f} F={counts.f1:.4f}")
+    return ExitCode.OK
+
+
+def _box(bbox):
+    x0, y0, x1, y1 = bbox
+    return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]

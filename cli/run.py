@@ -1,0 +1,142 @@
+"""`ocrpipe run`: full OCR on images, folders and lists of files."""
+from __future__ import annotations
+
+import json
+import time
+import click
+
+from cli.common import (add_options, batch_size_option, device_option, error_line, inputs_options,
+                        progress_bar, rec_model_option, show_progress, trust_option)
+from ocrpipe.errors import ExitCode, OcrpipeError, UsageError
+
+FORMAT_NAMES = ("json", "hocr", "txt")
+
+
+def parse_formats(ctx, param, value: str) -> list[str]:
+    formats = [f.strip().lower() for f in value.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in FORMAT_NAMES]
+    if unknown or not formats:
+        raise click.BadParameter(f"{value!r}: choose from {', '.join(FORMAT_NAMES)} (comma-separated)")
+    return list(dict.fromkeys(formats))
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, type=click.Path())
+@add_options(inputs_options)
+@click.option("-o", "--output-dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="Write results under DIR, mirroring the input paths (a/b.png -> DIR/a/b.json).")
+@click.option("-f", "--formats", default="json,hocr,txt", show_default=True, callback=parse_formats,
+              metavar="LIST", help="Output formats for -o: json, hocr, txt.")
+@click.option("--stdout", "to_stdout", is_flag=True, help="Write one JSON object per page to stdout (JSON Lines).")
+@click.option("--skip-existing", is_flag=True, help="Skip inputs whose outputs are already in DIR.")
+@click.option("--on-error", type=click.Choice(["skip", "fail"]), default="skip", show_default=True,
+              help="skip: report a bad input and go on; fail: stop at the first bad input.")
+@click.option("--draw", "draw_dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="Also write each image with its polygons and text drawn on it (PNG) under DIR.")
+@device_option
+@batch_size_option
+@click.option("--det-model", default="db-tiny", show_default=True, metavar="NAME|PATH", help="Detector weights.")
+@rec_model_option
+@trust_option
+@click.option("--det-thresh", type=click.FloatRange(0, 1), default=0.3, show_default=True,
+              help="Pixel threshold on the text probability map.")
+@click.option("--box-thresh", type=click.FloatRange(0, 1), default=0.6, show_default=True,
+              help="Minimum mean probability of a region.")
+@click.option("--unclip-ratio", type=click.FloatRange(0.5, 5), default=1.5, show_default=True,
+              help="How far detected kernels are grown back to word boxes.")
+@click.option("--max-candidates", type=click.IntRange(1), default=1000, show_default=True,
+              help="At most this many regions per image.")
+@click.option("--polygons", is_flag=True, help="Output polygons for curved text instead of quadrilaterals.")
+@click.option("--min-conf", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Drop words read with lower confidence.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no summary (errors are still printed).")
+@click.option("-v", "--verbose", is_flag=True, help="One line per file with words and timings.")
+def run(inputs, recursive, glob_, files_from, output_dir, formats, to_stdout, skip_existing, on_error, draw_dir,
+        device, batch_size, det_model, rec_model, trust_checkpoint, det_thresh, box_thresh, unclip_ratio,
+        max_candidates, polygons, min_conf, quiet, verbose) -> ExitCode:
+    """Detect and read the text in INPUTS (image files or folders).
+
+    Without -o or --stdout the recognised text is printed. Exit codes: 0 all done, 1 fatal (e.g. bad model),
+    2 usage, 3 finished but some inputs failed, 130 interrupted.
+    """
+    from ocrpipe import io
+
+    if not inputs and not files_from:
+        raise click.UsageError("no inputs given (files, folders or --files-from)")
+    items = io.collect_inputs(inputs, recursive, glob_, files_from)
+    if not items:
+        raise UsageError(f"no image files found in {', '.join(inputs) or files_from}")
+    if skip_existing and output_dir:
+        items = [item for item in items if not _outputs_exist(item, output_dir, formats)]
+
+    from detectors.db.postprocess import PostprocessParams
+    from ocrpipe.pipeline import Pipeline
+
+    params = PostprocessParams(det_thresh=det_thresh, box_thresh=box_thresh, unclip_ratio=unclip_ratio,
+                               max_candidates=max_candidates, polygons=polygons)
+    pipeline = Pipeline.from_pretrained(det_model, rec_model, device=device, postprocess=params,
+                                        trust_checkpoint=trust_checkpoint, batch_size=batch_size,
+                                        min_conf=min_conf)
+    by_path = {str(item.path): item for item in items}
+    started = time.perf_counter()
+    ok = failed = words = 0
+    with progress_bar(len(items), show_progress(quiet), "OCR") as advance:
+        for path, result in pipeline.run_many([item.path for item in items]):
+            advance()
+            problem = str(result) if isinstance(result, OcrpipeError) else None
+            if problem is None:
+                try:
+                    _emit(by_path[path], result, output_dir, formats, to_stdout, draw_dir, len(items) > 1)
+                except OSError as error:
+                    problem = f"{path}: cannot write output ({error.strerror or error})"
+            if problem is not None:
+                failed += 1
+                error_line(problem)
+                if on_error == "fail":
+                    error_line("stopping at the first failed input (--on-error fail)")
+                    return ExitCode.SOME_INPUTS_FAILED
+                continue
+            ok += 1
+            page_words = sum(len(page.words) for page in result)
+            words += page_words
+            if verbose:
+                timings = " ".join(f"{k}={v:.0f}ms" for k, v in result[0].timings_ms.items())
+                click.echo(f"ocrpipe: {path}: {len(result)} page(s), {page_words} words, {timings}", err=True)
+    if not quiet:
+        click.echo(f"ocrpipe: {ok} file(s) ok, {failed} failed, {words} words, "
+                   f"{time.perf_counter() - started:.1f} s", err=True)
+    return ExitCode.SOME_INPUTS_FAILED if failed else ExitCode.OK
+
+
+def _outputs_exist(item, output_dir: str, formats: list[str]) -> bool:
+    """Multi-page files write their first page last, so its outputs existing means the file is complete."""
+    from ocrpipe import io
+    from ocrpipe.export import FORMATS
+
+    return all(io.output_path(item, output_dir, FORMATS[f][0]).exists() for f in formats)
+
+
+def _emit(item, pages, output_dir, formats, to_stdout, draw_dir, several_inputs: bool) -> None:
+    from ocrpipe import io
+    from ocrpipe.atomic import atomic_write_text
+    from ocrpipe.export import FORMATS, to_json
+
+    if to_stdout:
+        for page in pages:
+            click.echo(json.dumps(to_json(page), ensure_ascii=False, separators=(",", ":")))
+    elif not output_dir:
+        if several_inputs:
+            click.echo(f"==> {item.path} <==")
+        for page in pages:
+            click.echo(page.text)
+    if output_dir:
+        for page in reversed(pages):  # the first page last: see _outputs_exist
+            for name in formats:
+                suffix, render = FORMATS[name]
+                atomic_write_text(io.output_path(item, output_dir, suffix, page.page_index), render(page))
+    if draw_dir:
+        from ocrpipe.draw import draw_page
+
+        for page in reversed(pages):
+            image = io.load_pages(item.path)[page.page_index]
+            draw_page(image, page, io.output_path(item, draw_dir, ".png", page.page_index))

@@ -1,0 +1,112 @@
+"""Model registry: names -> weight files, and loading detectors/recognizers by name or path.
+
+Shipped weights live in `ocrpipe/weights/`; weights a user brings (official CLIP4STR checkpoints) live in
+`$OCRPIPE_HOME` (default `~/.cache/ocrpipe`) under the registry's file name, or are passed by path.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ocrpipe.errors import ModelError
+from ocrpipe.types import ModelInfo
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "weights"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    kind: str  # "detector" or "recognizer"
+    filename: str
+    shipped: bool
+    description: str
+
+
+REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in (
+    ModelSpec("db-tiny", "detector", "db-tiny.pt", True,
+              "DB text detector, small hand-written backbone, trained here (see MODEL_CARD.md)"),
+    ModelSpec("clip4str-tiny", "recognizer", "clip4str-tiny.pt", True,
+              "CLIP4STR, 32x128 input, small ViT, trained here (see MODEL_CARD.md)"),
+    ModelSpec("clip4str-base", "recognizer", "clip4str-base.pt", False,
+              "official CLIP4STR-B/16 checkpoint (.ckpt or .pt from the CLIP4STR release), any file name"),
+    ModelSpec("clip4str-large", "recognizer", "clip4str-large.pt", False,
+              "official CLIP4STR-L/14 checkpoint"),
+)}
+
+DEFAULT_DETECTOR = "db-tiny"
+DEFAULT_RECOGNIZER = "clip4str-tiny"
+
+
+def ocrpipe_home() -> Path:
+    return Path(os.environ.get("OCRPIPE_HOME", Path.home() / ".cache" / "ocrpipe"))
+
+
+def spec_path(spec: ModelSpec) -> Path:
+    return (SHIPPED_DIR if spec.shipped else ocrpipe_home()) / spec.filename
+
+
+def resolve(name_or_path: str, kind: str) -> tuple[str, Path]:
+    """(display name, weights file) for a registry name or a path; raises ModelError naming the missing file."""
+    spec = REGISTRY.get(name_or_path)
+    if spec is not None:
+        if spec.kind != kind:
+            raise ModelError(f"{name_or_path} is a {spec.kind}, not a {kind}")
+        path = spec_path(spec)
+        if not path.is_file():
+            where = "the package is incomplete; reinstall ocrpipe" if spec.shipped else \
+                "put the weights file there (or set OCRPIPE_HOME, or pass the file's path)"
+            raise ModelError(f"{spec.name}: weights file {path} not found: {where}")
+        return spec.name, path
+    path = Path(name_or_path)
+    if path.is_file():
+        return path.name, path
+    known = ", ".join(n for n, s in REGISTRY.items() if s.kind == kind)
+    raise ModelError(f"{name_or_path}: no such {kind} weights file or model name (known names: {known})")
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_recognizer(name_or_path: str = DEFAULT_RECOGNIZER, device: str = "cpu", trust: bool = False,
+                    **options):
+    """(Recognizer, ModelInfo). Imports torch lazily, so the CLI's --help stays fast."""
+    from recognizer.clip4str.checkpoint import CheckpointError
+    from recognizer.predictor import Recognizer
+
+    name, path = resolve(name_or_path, "recognizer")
+    try:
+        recognizer = Recognizer.from_file(path, device=device, trust=trust, **options)
+    except CheckpointError as error:
+        raise ModelError(str(error)) from error
+    return recognizer, ModelInfo(name, file_sha256(path))
+
+
+def load_detector(name_or_path: str = DEFAULT_DETECTOR, device: str = "cpu", **options):
+    """(DBDetector, ModelInfo)."""
+    from detectors.db.predictor import DBDetector
+
+    name, path = resolve(name_or_path, "detector")
+    try:
+        detector = DBDetector.from_file(path, device=device, **options)
+    except (ValueError, KeyError, RuntimeError, OSError) as error:
+        raise ModelError(f"{path}: not a usable detector weights file ({error})") from error
+    return detector, ModelInfo(name, file_sha256(path))
+
+
+def pick_device(device: str) -> str:
+    """'auto' -> 'cuda' when available, else 'cpu'; anything else is checked and returned."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelError(f"--device {device}: CUDA is not available on this machine")
+    return device

@@ -1,0 +1,166 @@
+"""`Pipeline`: the Python API. Images in, `Page` trees out.
+
+    pipeline = Pipeline.from_pretrained(device="cpu")
+    page = pipeline.run("photo.jpg")
+    for path, result in pipeline.run_many(paths):   # result: list[Page] (one per page of the file) or InputError
+        ...
+
+The story of one group of images (`_process`): detect -> rectify every region -> recognise the crops of ALL images
+in one batched call -> words -> layout -> pages. Models are loaded once; `run_many` streams files through in
+groups so recognition batches span images while memory stays flat.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from ocrpipe import io
+from ocrpipe.errors import InputError
+from ocrpipe.geometry import rectify, rotate180, turn_180
+from ocrpipe.layout import build_page_blocks
+from ocrpipe.models import DEFAULT_DETECTOR, DEFAULT_RECOGNIZER, load_detector, load_recognizer, pick_device
+from ocrpipe.types import ModelInfo, Page, Recognition, Word
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    batch_size: int = 64  # crops per recognizer batch
+    images_per_group: int = 8  # images whose crops are recognised together in run_many
+    min_conf: float = 0.0  # words below this confidence are dropped
+    flip_below: float = 0.5  # crops read below this confidence are also read turned 180 degrees; 0 disables
+    max_pixels: int = io.DEFAULT_MAX_PIXELS
+
+
+class Pipeline:
+    def __init__(self, detector, recognizer, detector_info: ModelInfo, recognizer_info: ModelInfo,
+                 options: PipelineOptions = PipelineOptions()):
+        self.detector = detector
+        self.recognizer = recognizer
+        self.detector_info = detector_info
+        self.recognizer_info = recognizer_info
+        self.options = options
+
+    @classmethod
+    def from_pretrained(cls, det_model: str = DEFAULT_DETECTOR, rec_model: str = DEFAULT_RECOGNIZER,
+                        device: str = "auto", postprocess=None, trust_checkpoint: bool = False,
+                        rec_options: dict | None = None, **options) -> "Pipeline":
+        """Load the detector and recognizer by registry name or path. `postprocess` is a
+        `detectors.db.postprocess.PostprocessParams`; `rec_options` go to `Recognizer` (decode, refine_iters)."""
+        device = pick_device(device)
+        det_kwargs = {"params": postprocess} if postprocess is not None else {}
+        detector, detector_info = load_detector(det_model, device, **det_kwargs)
+        recognizer, recognizer_info = load_recognizer(rec_model, device, trust=trust_checkpoint,
+                                                      **(rec_options or {}))
+        return cls(detector, recognizer, detector_info, recognizer_info, PipelineOptions(**options))
+
+    # --- public API -----------------------------------------------------------------------------------------
+    def run(self, image: np.ndarray | str | os.PathLike) -> Page:
+        """One image (RGB uint8 array or a file path; first page of a multi-page file) -> Page."""
+        if isinstance(image, np.ndarray):
+            return self._process([image], [""], [0])[0]
+        started = time.perf_counter()
+        array = io.load_image(image, self.options.max_pixels)
+        decode_ms = (time.perf_counter() - started) * 1000
+        page = self._process([array], [str(image)], [0])[0]
+        page.timings_ms["decode"] = decode_ms
+        return page
+
+    def run_many(self, paths: Iterable[str | os.PathLike]) -> Iterator[tuple[str, list[Page] | InputError]]:
+        """Stream files through in groups; yields (path, pages) or (path, InputError) per file, in input order."""
+        group: list[tuple[str, list[np.ndarray] | InputError, float]] = []
+        for path in paths:
+            started = time.perf_counter()
+            try:
+                pages: list[np.ndarray] | InputError = io.load_pages(path, self.options.max_pixels)
+            except InputError as error:
+                pages = error
+            group.append((str(path), pages, (time.perf_counter() - started) * 1000))
+            if sum(len(p) for _, p, _ in group if isinstance(p, list)) >= self.options.images_per_group:
+                yield from self._finish_group(group)
+                group = []
+        yield from self._finish_group(group)
+
+    # --- the story ------------------------------------------------------------------------------------------
+    def _finish_group(self, group) -> Iterator[tuple[str, list[Page] | InputError]]:
+        images, sources, indices = [], [], []
+        for path, pages, _ in group:
+            if isinstance(pages, list):
+                images += pages
+                sources += [path] * len(pages)
+                indices += list(range(len(pages)))
+        processed = iter(self._process(images, sources, indices))
+        for path, pages, decode_ms in group:
+            if isinstance(pages, InputError):
+                yield path, pages
+                continue
+            result = [next(processed) for _ in pages]
+            for page in result:
+                page.timings_ms["decode"] = decode_ms / len(result)
+            yield path, result
+
+    def _process(self, images: Sequence[np.ndarray], sources: Sequence[str], page_indices: Sequence[int]
+                 ) -> list[Page]:
+        if not images:
+            return []
+        started = time.perf_counter()
+        regions = self.detector.detect(list(images))
+        detect_ms = (time.perf_counter() - started) * 1000 / len(images)
+
+        started = time.perf_counter()
+        owners, polygons, angles, crops = [], [], [], []
+        for index, (image, image_regions) in enumerate(zip(images, regions)):
+            for region in image_regions:
+                crop, angle = rectify(image, region.polygon)
+                if crop.size == 0:
+                    continue
+                owners.append(index)
+                polygons.append(region.polygon)
+                angles.append(angle)
+                crops.append(crop)
+        readings = self._read(crops)
+        recognize_ms = (time.perf_counter() - started) * 1000
+
+        words: list[list[Word]] = [[] for _ in images]
+        for owner, polygon, angle, reading in zip(owners, polygons, angles, readings):
+            if reading.flipped:
+                polygon, angle = turn_180(polygon, angle)
+            text = reading.recognition.text
+            if text and reading.recognition.confidence >= self.options.min_conf:
+                words[owner].append(Word(text=text, confidence=reading.recognition.confidence,
+                                         polygon=[(float(x), float(y)) for x, y in polygon],
+                                         char_confidences=reading.recognition.char_confidences, angle=angle))
+        pages = []
+        total_crops = max(1, len(crops))
+        for index, image in enumerate(images):
+            started = time.perf_counter()
+            blocks = build_page_blocks(words[index])
+            layout_ms = (time.perf_counter() - started) * 1000
+            share = sum(1 for o in owners if o == index) / total_crops
+            pages.append(Page(width=image.shape[1], height=image.shape[0], blocks=blocks, source=sources[index],
+                              page_index=page_indices[index], detector=self.detector_info,
+                              recognizer=self.recognizer_info,
+                              timings_ms={"detect": detect_ms, "recognize": recognize_ms * share,
+                                          "layout": layout_ms}))
+        return pages
+
+    def _read(self, crops: list[np.ndarray]) -> list["_Reading"]:
+        """Recognise all crops; the doubtful ones are read again turned 180 degrees and the better reading kept."""
+        batch = self.options.batch_size
+        readings = [_Reading(r, False) for r in self.recognizer.read(crops, batch)]
+        doubtful = [i for i, r in enumerate(readings) if r.recognition.confidence < self.options.flip_below]
+        if doubtful:
+            turned = self.recognizer.read([rotate180(crops[i]) for i in doubtful], batch)
+            for i, recognition in zip(doubtful, turned):
+                if recognition.confidence > readings[i].recognition.confidence:
+                    readings[i] = _Reading(recognition, True)
+        return readings
+
+
+@dataclass(frozen=True)
+class _Reading:
+    recognition: Recognition
+    flipped: bool

@@ -1,0 +1,218 @@
+"""End-to-end tests of the `ocrpipe` command on real images, with the shipped models (no fakes)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.test_io import png_bytes
+from tests.validators import check_hocr_check, check_hocr_spec, check_json
+
+XHTML = "{http://www.w3.org/1999/xhtml}"
+
+
+def ocrpipe(*args: str, cwd: Path | None = None, stdin: str | None = None, timeout: int = 300):
+    env = {**os.environ, "OMP_NUM_THREADS": "2"}
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True, text=True,
+                          cwd=cwd, input=stdin, timeout=timeout, env=env)
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("ocrpipe: error:")]
+
+
+@pytest.fixture(scope="module")
+def demo(shared) -> Path:
+    return shared / "data" / "e2e" / "unlabeled_demo" / "images"
+
+
+# --- fast answers, usage errors ---------------------------------------------------------------------------------
+def test_help_does_not_load_torch():
+    code = ("import sys\nfrom cli.main import cli\n"
+            "try:\n    cli.main(['run', '--help'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+            "assert 'torch' not in sys.modules and 'cv2' not in sys.modules")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "--det-thresh" in result.stdout
+
+
+@pytest.mark.parametrize("args", [
+    ["run"],  # no inputs
+    ["run", "x.png", "-f", "pdf"],
+    ["run", "x.png", "--det-thresh", "2"],
+    ["run", "x.png", "--on-error", "maybe"],
+    ["eval", "rec"],
+    ["nosuchcommand"],
+])
+def test_usage_errors_exit_2(args):
+    result = ocrpipe(*args)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_empty_folder_is_a_usage_error(tmp_path):
+    result = ocrpipe("run", str(tmp_path), "-o", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert error_lines(result.stderr) == [f"ocrpipe: error: no image files found in {tmp_path}"]
+
+
+def test_missing_weights_file_is_fatal(tmp_path, demo):
+    result = ocrpipe("run", str(demo), "--rec-model", str(tmp_path / "nope.pt"), "-o", str(tmp_path / "out"))
+    assert result.returncode == 1
+    lines = error_lines(result.stderr)
+    assert len(lines) == 1 and "nope.pt" in lines[0]
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+# --- the main path ----------------------------------------------------------------------------------------------
+def test_run_on_demo_folder_writes_valid_outputs(tmp_path, demo):
+    out = tmp_path / "out"
+    result = ocrpipe("run", str(demo), "-o", str(out), "-f", "json,hocr,txt")
+    assert result.returncode == 0, result.stderr
+    images = sorted(p for p in demo.iterdir() if p.is_file())
+    for image in images:
+        stem = out / image.stem
+        document = json.loads(stem.with_suffix(".json").read_text())
+        check_json(document)
+        assert document["source"]["path"] == str(image)
+        assert document["models"]["recognizer"]["name"] == "clip4str-tiny"
+        hocr = stem.with_suffix(".hocr")
+        check_hocr_spec(hocr)
+        check_hocr_check(hocr)
+        root = ET.parse(hocr).getroot()
+        page = root.find(f".//{XHTML}div[@class='ocr_page']")
+        assert page is not None
+        for word in page.iter(f"{XHTML}span"):  # every word sits in line > par > carea > page
+            if word.get("class") == "ocrx_word":
+                assert word.text
+        text = stem.with_suffix(".txt").read_text()
+        assert text == (document["text"] + "\n" if document["text"] else "")
+    assert sum(len(json.loads((out / f"{i.stem}.json").read_text())["blocks"]) for i in images) > 0
+    assert "file(s) ok, 0 failed" in result.stderr
+
+
+def test_bad_inputs_are_reported_and_the_batch_goes_on(tmp_path, demo):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    good = sorted(p for p in demo.iterdir() if p.suffix in (".jpg", ".jpeg"))[:2]
+    for image in good:
+        shutil.copy(image, folder / image.name)
+    (folder / "truncated.jpg").write_bytes(good[0].read_bytes()[: good[0].stat().st_size // 3])
+    (folder / "notes.png").write_text("this is not an image\n")
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "zero.png").write_bytes(png_bytes(0, 0, 8, 0))
+    out = tmp_path / "out"
+    result = ocrpipe("run", str(folder), "-o", str(out))
+    assert result.returncode == 3, result.stderr
+    lines = error_lines(result.stderr)
+    assert len(lines) == 4, result.stderr
+    for bad in ("truncated.jpg", "notes.png", "empty.jpg", "zero.png"):
+        assert sum(bad in line for line in lines) == 1
+        assert not list(out.glob(Path(bad).stem + ".*"))
+    for image in good:
+        for suffix in (".json", ".hocr", ".txt"):
+            assert (out / (image.stem + suffix)).stat().st_size > 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{i.stem}{s}" for i in good
+                                                          for s in (".json", ".hocr", ".txt"))
+    assert "Traceback" not in result.stderr
+
+
+def test_on_error_fail_stops(tmp_path, demo):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a_bad.png").write_text("nope")
+    shutil.copy(next(demo.glob("*.jpg")), folder / "b_good.jpg")
+    result = ocrpipe("run", str(folder), "-o", str(tmp_path / "out"), "--on-error", "fail")
+    assert result.returncode == 3
+    assert not (tmp_path / "out" / "b_good.json").exists()
+
+
+def test_stdout_json_lines_and_files_from_stdin(tmp_path, demo):
+    images = sorted(str(p) for p in demo.iterdir())[:2]
+    result = ocrpipe("run", "--files-from", "-", "--stdout", "-q", stdin="\n".join(images) + "\n")
+    assert result.returncode == 0, result.stderr
+    documents = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [d["source"]["path"] for d in documents] == images
+    for document in documents:
+        check_json(document)
+    assert result.stderr == ""
+
+
+def test_skip_existing(tmp_path, demo):
+    image = next(demo.glob("*.jpg"))
+    out = tmp_path / "out"
+    assert ocrpipe("run", str(image), "-o", str(out), "-f", "txt").returncode == 0
+    written = out / (image.stem + ".txt")
+    written.write_text("kept")
+    result = ocrpipe("run", str(image), "-o", str(out), "-f", "txt", "--skip-existing")
+    assert result.returncode == 0
+    assert written.read_text() == "kept"
+
+
+def test_ctrl_c_exits_130_without_partial_files(tmp_path, demo):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    source = demo / "mmocr__demo_densetext_det.jpg"
+    for i in range(40):
+        shutil.copy(source, folder / f"{i:02d}.jpg")
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "cli.main", "run", str(folder), "-o", str(out)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while time.time() < deadline and not (out.exists() and any(out.glob("*.json"))):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    names = [p.name for p in out.iterdir()]
+    assert all(not n.startswith(".") and not n.endswith(".tmp") for n in names), names
+    for path in out.glob("*.json"):
+        check_json(json.loads(path.read_text()))
+
+
+# --- recognition only -------------------------------------------------------------------------------------------
+def test_read_reproduces_the_reference_model(shared):
+    vectors = shared / "reference" / "clip4str_vectors"
+    expected = torch.load(vectors / "outputs.pt", weights_only=True)["inference"]
+    files = torch.load(vectors / "inputs.pt", weights_only=True)["files"]
+    crops = [str(shared / "data" / "rec" / "mmocr_toy" / f) for f in files]
+    result = ocrpipe("read", "--rec-model", str(vectors / "state_dict.pt"), *crops)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split("\t") for line in result.stdout.splitlines()]
+    assert [r[0] for r in rows] == crops
+    assert [r[1] for r in rows] == expected["preds"]
+    for row, conf in zip(rows, expected["word_conf"].tolist()):
+        assert abs(float(row[2]) - conf) < 1e-3
+
+
+def test_read_with_the_shipped_model_and_a_bad_crop(shared, tmp_path):
+    crops = shared / "data" / "rec" / "mmocr_toy" / "images"
+    bad = tmp_path / "bad.jpg"
+    bad.write_text("no")
+    result = ocrpipe("read", "--format", "json", str(crops), str(bad))
+    assert result.returncode == 3
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == len(list(crops.iterdir()))
+    assert all(0.0 <= r["confidence"] <= 1.0 and len(r["char_confidences"]) == len(r["text"]) for r in rows)
+    assert error_lines(result.stderr) == [f"ocrpipe: error: {bad}: not an image (cannot decode)"]
+
+
+def test_eval_rec_reports_accuracy(shared, tmp_path):
+    preds = tmp_path / "preds.tsv"
+    result = ocrpipe("eval", "rec", str(shared / "data" / "rec" / "mmocr_toy"), "--json",
+                     "--save-preds", str(preds))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["count"] == 10 and 0.0 <= report["accuracy_36"] <= 1.0
+    assert len(preds.read_text().splitlines()) == 10
