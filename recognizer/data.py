@@ -2,7 +2,6 @@
 mixed real + synthetic training stream."""
 from __future__ import annotations
 
-import hashlib
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ import torch
 from PIL import Image
 from torch.utils.data import IterableDataset, get_worker_info
 
+from ocrpipe.splits import keep
 from recognizer.clip4str.charset import CharsetAdapter, normalize_label
 
 VALIDATION_PERCENT = 10
@@ -24,14 +24,9 @@ class Sample:
     text: str
 
 
-def in_validation_split(relative_path: str) -> bool:
-    """A fixed 10% of every set, by a hash of the crop's path (stable whatever the order of labels.tsv)."""
-    digest = hashlib.sha1(relative_path.encode()).digest()
-    return int.from_bytes(digest[:4], "big") % 100 < VALIDATION_PERCENT
-
-
 def read_labels(directory: str | Path, split: str = "all") -> list[Sample]:
-    """Samples of `DIR/labels.tsv` (`relative_path<TAB>text`); split is "all", "train" or "val"."""
+    """Samples of `DIR/labels.tsv` (`relative_path<TAB>text`); split is "all", "train" or "val" (a fixed 10% of
+    every set, by a hash of the crop's relative path)."""
     directory = Path(directory)
     samples = []
     with open(directory / "labels.tsv", encoding="utf-8") as f:
@@ -40,7 +35,7 @@ def read_labels(directory: str | Path, split: str = "all") -> list[Sample]:
             if not line or "\t" not in line:
                 continue
             relative, text = line.split("\t", 1)
-            if split != "all" and in_validation_split(relative) != (split == "val"):
+            if not keep(relative, split, VALIDATION_PERCENT):
                 continue
             samples.append(Sample(directory / relative, text))
     return samples

@@ -6,6 +6,7 @@ A run directory holds `last.pt` (model, optimizer, schedule, step: what `--resum
 from __future__ import annotations
 
 import json
+import signal
 import time
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -73,6 +74,14 @@ def real_crop_augment() -> Compose:
     return Compose([RandAugment(num_ops=3, magnitude=5), RandomApply([GaussianBlur(5, (0.1, 1.5))], p=0.2)])
 
 
+def _single_threaded_worker(_: int) -> None:
+    """Data workers render and augment one sample at a time; thread pools there only fight the training."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)
+
+
 def validate(model: CLIP4STR, val_sets: dict[str, list], batch_size: int = 128) -> dict[str, dict]:
     recognizer = Recognizer(model, device=next(model.parameters()).device)
     scores = {}
@@ -84,7 +93,15 @@ def validate(model: CLIP4STR, val_sets: dict[str, list], batch_size: int = 128) 
     return scores
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def train(opts: TrainOptions, resume: bool = False) -> Path:
+    # Ctrl-C and `kill` both end the run through the checkpointing path (a background job may start with SIGINT
+    # ignored, so set both handlers explicitly).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     out = Path(opts.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if opts.threads:
@@ -117,7 +134,7 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
     stream = MixedCropStream(real_train, to_tensor, cfg.charset, cfg.max_label_length, opts.synth_fraction,
                              synth_sample, real_crop_augment(), seed=opts.seed + step)
     loader = DataLoader(stream, batch_size=opts.batch_size, collate_fn=collate, num_workers=opts.num_workers,
-                        persistent_workers=opts.num_workers > 0)
+                        persistent_workers=opts.num_workers > 0, worker_init_fn=_single_threaded_worker)
 
     def save_checkpoint() -> None:
         state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),

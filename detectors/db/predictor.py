@@ -1,0 +1,122 @@
+"""DBDetector: images in, text regions out (model + resize + post-processing), and our weights file format.
+
+Weights file (``torch.save`` of a plain dict, read with ``torch.load(weights_only=True)``)::
+
+    {"format": "ocrpipe-db/1", "config": DBConfig.to_dict(), "state_dict": {name: fp16 tensor}, "meta": {...}}
+"""
+from __future__ import annotations
+
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from detectors.db.model import DBConfig, DBNet, resize_for_inference
+from detectors.db.postprocess import PostprocessParams, regions_from_prob
+from ocrpipe.types import Region
+
+WEIGHTS_FORMAT = "ocrpipe-db/1"
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """'auto' -> CUDA when there is one, else the CPU; anything else as torch understands it ("cuda:1", ...)."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _half(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """fp16 copies of the floating-point tensors (BatchNorm's integer counters stay as they are)."""
+    return {k: v.detach().to("cpu", torch.float16 if v.is_floating_point() else v.dtype) for k, v in
+            state_dict.items()}
+
+
+def save_weights(model: DBNet, path: str | Path, meta: dict | None = None) -> None:
+    """Write ``model`` in the ocrpipe-db/1 format (atomically: temp file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"format": WEIGHTS_FORMAT, "config": model.config.to_dict(),
+                "state_dict": _half(model.state_dict()), "meta": dict(meta or {})}, tmp)
+    tmp.replace(path)
+
+
+def load_weights(path: str | Path) -> tuple[DBNet, dict]:
+    """Read an ocrpipe-db/1 file -> (model in eval mode on the CPU, meta). ValueError for any other file."""
+    path = Path(path)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except OSError:  # missing, unreadable: the system's message says it best
+        raise
+    except Exception as error:  # torch raises many kinds (UnpicklingError, RuntimeError, KeyError...) for other files
+        raise ValueError(f"{path}: not an ocrpipe DB weights file (cannot be read as one: {error})") from None
+    found = payload.get("format") if isinstance(payload, dict) else None
+    if found != WEIGHTS_FORMAT:
+        hint = " (a training checkpoint: use the db.pt that training writes next to it)" if found else ""
+        raise ValueError(f"{path}: not an ocrpipe DB weights file: format is {found!r}, expected "
+                         f"{WEIGHTS_FORMAT!r}{hint}")
+    try:
+        model = DBNet(DBConfig.from_dict(payload["config"]))
+        model.load_state_dict(payload["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        raise ValueError(f"{path}: broken ocrpipe DB weights file: {error}") from None
+    return model.eval(), payload.get("meta", {})
+
+
+class DBDetector:
+    """Finds text regions in RGB uint8 images.
+
+    >>> detector = DBDetector.from_file("db.pt", device="cpu")
+    >>> regions = detector.detect([image])[0]   # list[Region], polygons in the image's own pixels
+    """
+
+    def __init__(self, model: DBNet, params: PostprocessParams = PostprocessParams(),
+                 device: str | torch.device = "cpu", batch_size: int = 4, meta: dict | None = None) -> None:
+        self.device = resolve_device(device)
+        self.model = model.to(self.device).eval()
+        self.params = params
+        self.batch_size = batch_size
+        self.meta = dict(meta or {})
+
+    @property
+    def config(self) -> DBConfig:
+        return self.model.config
+
+    @classmethod
+    def from_file(cls, path: str | Path, device: str | torch.device = "cpu",
+                  params: PostprocessParams = PostprocessParams(), batch_size: int = 4) -> "DBDetector":
+        model, meta = load_weights(path)
+        return cls(model, params, device, batch_size, meta)
+
+    def save(self, path: str | Path) -> None:
+        save_weights(self.model, path, self.meta)
+
+    def prob_maps(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Probability map of each image at its resized size (padding cut off), as float32 arrays."""
+        maps: list[np.ndarray] = []
+        for start in range(0, len(images), self.batch_size):
+            batch = [resize_for_inference(image, self.config) for image in images[start:start + self.batch_size]]
+            for item, prob in zip(batch, self._forward([item.tensor for item in batch])):
+                width, height = item.size
+                maps.append(prob[:height, :width])
+        return maps
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[list[Region]]:
+        """Text regions of each image (RGB uint8, H x W x 3), polygons clockwise from the text's top-left."""
+        return [regions_from_prob(prob, (image.shape[1], image.shape[0]), self.params)
+                for prob, image in zip(self.prob_maps(images), images)]
+
+    def _forward(self, tensors: list[torch.Tensor]) -> list[np.ndarray]:
+        """Run the network on a batch of normalized tensors padded to a common size."""
+        height = max(t.shape[1] for t in tensors)
+        width = max(t.shape[2] for t in tensors)
+        batch = torch.stack([F.pad(t, (0, width - t.shape[2], 0, height - t.shape[1])) for t in tensors])
+        on_cuda = self.device.type == "cuda"
+        autocast = torch.autocast("cuda", dtype=torch.float16) if on_cuda else nullcontext()
+        with torch.inference_mode(), autocast:
+            prob = self.model(batch.to(self.device, non_blocking=on_cuda))["prob"]
+        return list(prob[:, 0].float().cpu().numpy())
+

@@ -1,0 +1,153 @@
+"""Training loop for the DB detector (CPU or CUDA, resumable).
+
+    train_db("runs/db", ann_dirs=["../shared/data/e2e/sroie_dev"], steps=2000, device="auto")
+
+writes into ``out_dir``:
+
+* ``checkpoint.pt`` -- model, optimizer, AMP scaler and step (``ocrpipe-db-ckpt/1``), every ``checkpoint_every``
+  steps, at the end and on Ctrl-C; ``resume=True`` continues from it.
+* ``db.pt`` -- the trained weights in the ``ocrpipe-db/1`` format that :class:`DBDetector` loads.
+* ``log.tsv`` -- step, losses, learning rate, seconds.
+
+Data: ann/*.json folders and/or a renderer (see ``data.py``, which also explains why line boxes are cut into
+words). Learning rate: linear warm-up, then polynomial decay (power 0.9) to 0, as DB does.
+"""
+from __future__ import annotations
+
+import math
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+from torch.utils.data import DataLoader
+
+from detectors.db.data import AugmentConfig, Renderer, TrainingStream
+from detectors.db.loss import DBLoss, LossWeights
+from detectors.db.model import DBConfig, DBNet
+from detectors.db.predictor import load_weights, resolve_device, save_weights
+from ocrpipe.metrics.det import load_annotations
+
+CHECKPOINT_FORMAT = "ocrpipe-db-ckpt/1"
+
+
+def learning_rate(step: int, total: int, peak: float, warmup: int) -> float:
+    """Linear warm-up to ``peak`` over ``warmup`` steps, then (1 - progress) ** 0.9 decay."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return peak * max(0.0, 1.0 - progress) ** 0.9
+
+
+def _save_checkpoint(path: Path, model: DBNet, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
+                     step: int) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"format": CHECKPOINT_FORMAT, "config": model.config.to_dict(), "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(), "step": step}, tmp)
+    tmp.replace(path)
+
+
+def _load_checkpoint(path: Path, device: torch.device) -> dict:
+    state = torch.load(path, map_location=device, weights_only=True)
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}: not an ocrpipe DB training checkpoint")
+    return state
+
+
+def train_db(out_dir: str | Path, *, ann_dirs: Sequence[str | Path] = (), ann_split: str = "train",
+             renderer: Renderer | None = None, renderer_fraction: float = 0.5, config: DBConfig | None = None, init_weights: str | Path | None = None,
+             steps: int = 20_000, batch_size: int = 8, augment: AugmentConfig = AugmentConfig(),
+             text_unit: str = "word", optimizer: str = "adamw", lr: float = 1e-3, weight_decay: float = 1e-4,
+             warmup: int = 200, loss_weights: LossWeights = LossWeights(), device: str = "auto", amp: bool = True,
+             workers: int = 0, checkpoint_every: int = 1000, log_every: int = 20, resume: bool = False,
+             seed: int = 0, log: Callable[[str], None] = print) -> Path:
+    """Train a DB detector; returns the path of the ``db.pt`` weights written at the end.
+
+    ``ann_split`` picks the part of each ann folder to train on: "train" leaves out the fixed validation third
+    (see ``ocrpipe.metrics.det.load_annotations``), "all" uses everything.
+    The model comes from, in order: the checkpoint when resuming, ``init_weights`` (an ocrpipe-db/1 file, to
+    fine-tune), or a fresh ``DBNet(config)``. ``optimizer`` is ``"adamw"`` or ``"sgd"`` (momentum 0.9). AMP (fp16
+    autocast + gradient scaling) is used on CUDA when ``amp`` is true. Ctrl-C saves a checkpoint and the weights,
+    then re-raises KeyboardInterrupt.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    checkpoint_path = out / "checkpoint.pt"
+    dev = resolve_device(device)
+    torch.manual_seed(seed)
+
+    state = _load_checkpoint(checkpoint_path, dev) if resume and checkpoint_path.exists() else None
+    if state is not None:
+        model = DBNet(DBConfig.from_dict(state["config"]))
+        model.load_state_dict(state["model"])
+    elif init_weights is not None:
+        model, _ = load_weights(init_weights)
+    else:
+        model = DBNet(config)
+    model.to(dev).train()
+
+    if optimizer == "adamw":
+        opt: torch.optim.Optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    elif optimizer == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay)
+    else:
+        raise ValueError(f"optimizer must be 'adamw' or 'sgd', got {optimizer!r}")
+    use_amp = amp and dev.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    step = 0
+    if state is not None:
+        opt.load_state_dict(state["optimizer"])
+        scaler.load_state_dict(state["scaler"])
+        step = int(state["step"])
+        log(f"resumed from {checkpoint_path} at step {step}")
+
+    annotations = [ann for d in ann_dirs for ann in load_annotations(d, split=ann_split).values()]
+    stream = TrainingStream(annotations, renderer, renderer_fraction, augment, text_unit, seed + step)
+    batches = iter(DataLoader(stream, batch_size=batch_size, num_workers=workers, persistent_workers=workers > 0))
+    criterion = DBLoss(loss_weights)
+    autocast = torch.autocast("cuda", dtype=torch.float16) if use_amp else nullcontext()
+    meta = {"steps": steps, "data": [str(d) for d in ann_dirs] + (["renderer"] if renderer else []),
+            "text_unit": text_unit}
+
+    def save() -> None:
+        _save_checkpoint(checkpoint_path, model, opt, scaler, step)
+        save_weights(model, out / "db.pt", {**meta, "trained_steps": step})
+
+    log_file = (out / "log.tsv").open("a", encoding="utf-8")
+    if log_file.tell() == 0:
+        log_file.write("step\tloss\tprob\tbinary\tthresh\tlr\tseconds\n")
+    started = time.perf_counter()
+    try:
+        while step < steps:
+            batch = {k: v.to(dev, non_blocking=True) for k, v in next(batches).items()}
+            for group in opt.param_groups:
+                group["lr"] = learning_rate(step, steps, lr, warmup)
+            with autocast:
+                outputs = model(batch["image"])
+            loss, parts = criterion(outputs, batch)
+            if not math.isfinite(loss.item()):
+                raise FloatingPointError(f"loss is {loss.item()} at step {step}")
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            step += 1
+            if step % log_every == 0 or step == steps:
+                seconds = time.perf_counter() - started
+                log_file.write(f"{step}\t{loss.item():.4f}\t{parts['prob']:.4f}\t{parts['binary']:.4f}\t"
+                               f"{parts['thresh']:.4f}\t{opt.param_groups[0]['lr']:.2e}\t{seconds:.1f}\n")
+                log_file.flush()
+                log(f"step {step}/{steps} loss {loss.item():.4f} (prob {parts['prob']:.3f} binary "
+                    f"{parts['binary']:.3f} thresh {parts['thresh']:.3f}) lr {opt.param_groups[0]['lr']:.2e} "
+                    f"{seconds:.0f}s")
+            if step % checkpoint_every == 0:
+                save()
+    except KeyboardInterrupt:
+        save()
+        log(f"interrupted at step {step}: checkpoint saved in {out}")
+        raise
+    finally:
+        log_file.close()
+    save()
+    return out / "db.pt"
