@@ -15,7 +15,7 @@ setup(
         # torch and torchvision must match (open_clip imports torchvision); see README.
         "torch>=2.4",
         "torchvision",
-        "open_clip_torch>=2.24",
+        "open_clip_torch>=3.3,<4",  # we use its VisionTransformer internals (_embeds)
         "opencv-python-headless>=4.8",
         "numpy",
         "pillow>=10",

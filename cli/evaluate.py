@@ -13,7 +13,8 @@ det_model_option = click.option("--det-model", default="db-tiny", show_default=T
                                 help="Detector weights.")
 split_option = click.option(
     "--split", type=click.Choice(["all", "train", "val"]), default="all", show_default=True,
-    help="val: only the fixed 10%% hold-out that training never sees; train: the rest.")
+    help="val: only the fixed hold-out that training never sees (10% of a crop set, a third of an image set); "
+         "train: the rest.")
 
 
 def _report(name: str, metrics: dict, as_json: bool) -> None:
@@ -67,28 +68,29 @@ def eval_rec(datasets, split, rec_model, trust_checkpoint, batch_size, device, d
     return ExitCode.OK
 
 
-def _load_sets(datasets):
+def _load_sets(datasets, split):
     from ocrpipe.metrics.det import load_annotations
 
     try:
-        return {d: load_annotations(d) for d in datasets}
+        return {d: load_annotations(d, split) for d in datasets}
     except FileNotFoundError as error:
         raise UsageError(str(error)) from error
 
 
 @evaluate.command("det")
 @click.argument("datasets", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@split_option
 @det_model_option
 @device_option
 @click.option("--json", "as_json", is_flag=True)
-def eval_det(datasets, det_model, device, as_json):
+def eval_det(datasets, split, det_model, device, as_json):
     """Detection precision / recall / F at IoU >= 0.5 on DATASETS (images/ + ann/*.json)."""
     from ocrpipe import io
     from ocrpipe.metrics.det import evaluate_detection
     from ocrpipe.models import load_detector, pick_device
 
     detector, _ = load_detector(det_model, pick_device(device))
-    for dataset, labelled in _load_sets(datasets).items():
+    for dataset, labelled in _load_sets(datasets, split).items():
         started = time.perf_counter()
         predictions = {stem: detector.detect([io.load_image(ann.image)])[0] for stem, ann in labelled.items()}
         metrics = evaluate_detection(predictions, labelled).as_dict()
@@ -101,19 +103,20 @@ def eval_det(datasets, det_model, device, as_json):
 @click.argument("datasets", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 @click.option("--level", type=click.Choice(["word", "line"]), default="word", show_default=True,
               help="line: compare the layout's lines with line annotations (e.g. SROIE).")
+@split_option
 @det_model_option
 @rec_model_option
 @trust_option
 @device_option
 @click.option("--json", "as_json", is_flag=True)
-def eval_e2e(datasets, level, det_model, rec_model, trust_checkpoint, device, as_json):
+def eval_e2e(datasets, level, split, det_model, rec_model, trust_checkpoint, device, as_json):
     """Detection, end-to-end (box + text) and page bag-of-words P/R/F on DATASETS."""
     from ocrpipe.metrics.det import evaluate_end_to_end
     from ocrpipe.pipeline import Pipeline
     from ocrpipe.types import Word
 
     pipeline = Pipeline.from_pretrained(det_model, rec_model, device=device, trust_checkpoint=trust_checkpoint)
-    for dataset, labelled in _load_sets(datasets).items():
+    for dataset, labelled in _load_sets(datasets, split).items():
         started = time.perf_counter()
         predictions = {}
         for stem, ann in labelled.items():

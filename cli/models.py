@@ -33,24 +33,22 @@ def models_list():
 @click.option("--trust-checkpoint", is_flag=True)
 def models_info(model, trust_checkpoint):
     """Configuration, size, sha256 and training notes of MODEL (a name or a weights file)."""
-    import torch
-
     from ocrpipe.models import REGISTRY, file_sha256, resolve
+    from recognizer.clip4str.checkpoint import CheckpointError, read_file
 
-    kind = REGISTRY[model].kind if model in REGISTRY else None
-    if kind is None:  # a path: try the recognizer formats first, then the detector's
-        from recognizer.clip4str.checkpoint import read_file
-        data = read_file(model, trust_checkpoint)
-        kind = "detector" if str(data.get("format", "")).startswith("ocrpipe-db") else "recognizer"
+    kind = REGISTRY[model].kind if model in REGISTRY else "recognizer"
     name, path = resolve(model, kind)
-    info = {"name": name, "kind": kind, "path": str(path), "sha256": file_sha256(path),
-            "size_mb": round(path.stat().st_size / 2**20, 2)}
-    data = torch.load(path, map_location="cpu", weights_only=not trust_checkpoint)
+    try:
+        data = read_file(path, trust_checkpoint)
+    except CheckpointError as error:
+        raise ModelError(str(error)) from error
+    if str(data.get("format", "")).startswith("ocrpipe-db"):
+        kind = "detector"
     state = data.get("state_dict", data)
-    info["parameters"] = sum(v.numel() for v in state.values() if hasattr(v, "numel"))
-    for key in ("format", "config", "meta"):
-        if key in data:
-            info[key] = data[key]
+    info = {"name": name, "kind": kind, "path": str(path), "sha256": file_sha256(path),
+            "size_mb": round(path.stat().st_size / 2**20, 2),
+            "parameters": sum(v.numel() for v in state.values() if hasattr(v, "numel"))}
+    info.update({key: data[key] for key in ("format", "config", "meta") if key in data})
     click.echo(json.dumps(info, indent=2, default=str))
     return ExitCode.OK
 
@@ -65,10 +63,16 @@ def models_import(checkpoint, name, trust_checkpoint):
     from ocrpipe.models import REGISTRY, spec_path
     from recognizer.clip4str.checkpoint import CheckpointError, load_model
 
+    from recognizer.clip4str.config import PRESETS
+
     try:
-        load_model(checkpoint, trust=trust_checkpoint)
+        model = load_model(checkpoint, trust=trust_checkpoint)
     except CheckpointError as error:
         raise ModelError(str(error)) from error
+    expected = PRESETS[name]
+    if (model.cfg.vision_width, model.cfg.vision_layers) != (expected.vision_width, expected.vision_layers):
+        raise ModelError(f"{checkpoint}: a ViT of width {model.cfg.vision_width} and {model.cfg.vision_layers} "
+                         f"layers is not {name}")
     target = spec_path(REGISTRY[name])
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(checkpoint, target.with_name(target.name + ".tmp"))

@@ -22,7 +22,8 @@ def train() -> None:
 @click.option("--preset", default="clip4str-tiny", show_default=True,
               type=click.Choice(["clip4str-tiny", "clip4str-base", "clip4str-large"]))
 @click.option("--init-clip", type=click.Path(exists=True, dir_okay=False),
-              help="Start the towers from open_clip / OpenAI-layout CLIP weights (fine-tuning).")
+              help="Start the towers from open_clip / OpenAI-layout CLIP weights (fine-tuning); the model then "
+                   "takes its sizes from the file and the reference's settings, not from --preset.")
 @click.option("--steps", type=click.IntRange(1), default=20000, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
 @click.option("--lr", type=float, default=5e-4, show_default=True, help="Peak learning rate of the CLIP towers.")
@@ -31,7 +32,7 @@ def train() -> None:
 @click.option("--val-every", type=click.IntRange(1), default=500, show_default=True)
 @click.option("--workers", type=click.IntRange(0), default=1, show_default=True, help="Data-loader processes.")
 @click.option("--threads", type=click.IntRange(0), default=0, help="CPU threads for torch (0: default).")
-@click.option("--device", default="cpu", show_default=True)
+@click.option("--device", default="auto", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT_DIR/last.pt.")
 def train_rec(out_dir, real_dirs, synth_fraction, preset, init_clip, steps, batch_size, lr, decoder_lr_scale,

@@ -120,8 +120,8 @@ def test_bad_inputs_are_reported_and_the_batch_goes_on(tmp_path, demo):
         assert sum(bad in line for line in lines) == 1
         assert not list(out.glob(Path(bad).stem + ".*"))
     for image in good:
-        for suffix in (".json", ".hocr", ".txt"):
-            assert (out / (image.stem + suffix)).stat().st_size > 0
+        check_json(json.loads((out / (image.stem + ".json")).read_text()))
+        check_hocr_check(out / (image.stem + ".hocr"))
     assert sorted(p.name for p in out.iterdir()) == sorted(f"{i.stem}{s}" for i in good
                                                           for s in (".json", ".hocr", ".txt"))
     assert "Traceback" not in result.stderr

@@ -1,6 +1,7 @@
 """Training loop for CLIP4STR (both branches, permuted sequence modelling), CPU or CUDA, resumable.
 
-A run directory holds `last.pt` (model, optimizer, schedule, step: what `--resume` reads), `model.pt` and
+A run directory holds `last.pt` (model, optimizer, step: what `--resume` reads; the learning-rate schedule is
+rebuilt from the step, so a resumed run may change `--steps`), `model.pt` and
 `best.pt` (our weights format, ready for `--rec-model`) and `log.jsonl` (loss, crops/s, validation accuracy).
 """
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import json
 import signal
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -18,6 +20,7 @@ from torch.utils.data import DataLoader
 from torchvision.transforms import Compose, GaussianBlur, RandAugment, RandomApply
 
 from ocrpipe.metrics.rec import score_recognition
+from ocrpipe.models import pick_device
 from recognizer.clip4str.checkpoint import model_from_clip_weights, save_model
 from recognizer.clip4str.config import PRESETS
 from recognizer.clip4str.model import CLIP4STR
@@ -46,7 +49,7 @@ class TrainOptions:
     threads: int = 0  # torch intra-op threads on CPU (0: torch's default)
     val_every: int = 500
     log_every: int = 20
-    device: str = "cpu"
+    device: str = "auto"
     seed: int = 0
 
 
@@ -106,10 +109,11 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     if opts.threads:
         torch.set_num_threads(opts.threads)
-    device = torch.device(opts.device)
+    device = torch.device(pick_device(opts.device))
     torch.manual_seed(opts.seed)
-    cfg = PRESETS[opts.preset]
-    model = model_from_clip_weights(opts.init_clip, cfg) if opts.init_clip else CLIP4STR(cfg)
+    # From CLIP weights, every tower dimension comes from the file and the rest from the reference (base) settings.
+    model = model_from_clip_weights(opts.init_clip) if opts.init_clip else CLIP4STR(PRESETS[opts.preset])
+    cfg = model.cfg
     model.to(device).train()
     optimizer, max_lrs = build_optimizer(model, opts)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lrs, total_steps=opts.steps + 1,
@@ -120,8 +124,11 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
         state = torch.load(out / "last.pt", map_location=device, weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["schedule"])
         step, best = state["step"], state["best"]
+        with warnings.catch_warnings():  # the schedule is a function of (step, --steps): replay it to `step`
+            warnings.simplefilter("ignore")
+            for _ in range(step):
+                schedule.step()
         print(f"resumed from {out / 'last.pt'} at step {step}", flush=True)
 
     val_sets = {Path(d).name: read_labels(d, "val") for d in opts.real_dirs}
@@ -137,8 +144,8 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
                         persistent_workers=opts.num_workers > 0, worker_init_fn=_single_threaded_worker)
 
     def save_checkpoint() -> None:
-        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                 "schedule": schedule.state_dict(), "step": step, "best": best, "options": asdict(opts)}
+        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "best": best,
+                 "options": asdict(opts)}
         torch.save(state, out / "last.tmp")
         (out / "last.tmp").replace(out / "last.pt")
 
@@ -173,7 +180,7 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
                 mean_acc = sum(s["accuracy_36"] for s in scores.values()) / max(1, len(scores))
                 meta = {"step": step, "validation": scores, "options": asdict(opts)}
                 save_model(model, out / "model.pt", meta)
-                if mean_acc > best:
+                if val_sets and mean_acc > best:
                     best = mean_acc
                     save_model(model, out / "best.pt", meta)
                 save_checkpoint()
