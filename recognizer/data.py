@@ -16,6 +16,7 @@ from ocrpipe.splits import keep
 from recognizer.clip4str.charset import CharsetAdapter, normalize_label
 
 VALIDATION_PERCENT = 10
+MIN_SIDE = 4  # pixels
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,8 @@ class MixedCropStream(IterableDataset):
                 sample = self.real[rng.randrange(len(self.real))]
                 image = load_rgb(sample.path)
                 text = sample.text
+                if min(image.size) < MIN_SIDE:  # degenerate crop: nothing to read, and augmentations fail on it
+                    continue
                 if self.augment is not None:
                     image = self.augment(image)
             label = training_label(text, self.charset, self.max_length)

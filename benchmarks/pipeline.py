@@ -1,0 +1,74 @@
+"""End-to-end time per image of `ocrpipe run` with the shipped models, by stage, on CPU.
+
+    python benchmarks/pipeline.py [IMAGES...] [--threads N] [--repeat R]
+
+Default images: the 1280x720 IC15 photos in ../shared/data/e2e/ic15_toy. Reports the warm per-image time (models
+loaded once, as in a batch run) split into decode / detect / recognize / layout / export, and the cold start
+(process start + imports + model loading) of the CLI separately.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+DEFAULT_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "e2e" / "ic15_toy" / "images"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("images", nargs="*", type=Path)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    images = args.images or sorted(DEFAULT_DIR.glob("*.jpg"))
+
+    import torch
+
+    from ocrpipe.export import FORMATS
+    from ocrpipe.io import load_image
+    from ocrpipe.pipeline import Pipeline
+
+    torch.set_num_threads(args.threads)
+    started = time.perf_counter()
+    pipeline = Pipeline.from_pretrained(device="cpu")
+    load_s = time.perf_counter() - started
+    pipeline.run(images[0])  # warm-up
+    totals, stages, words = [], {}, []
+    for _ in range(args.repeat):
+        for image in images:
+            started = time.perf_counter()
+            page = pipeline.run(image)
+            export_started = time.perf_counter()
+            for _, render in FORMATS.values():
+                render(page)
+            page.timings_ms["export"] = (time.perf_counter() - export_started) * 1000
+            totals.append((time.perf_counter() - started) * 1000)
+            words.append(len(page.words))
+            for name, ms in page.timings_ms.items():
+                stages.setdefault(name, []).append(ms)
+    cold = []
+    for _ in range(2):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "cli.main", "run", "-q", str(images[0])], check=True,
+                       capture_output=True)
+        cold.append(time.perf_counter() - started)
+
+    height, width = load_image(images[0]).shape[:2]
+    size = f"{width}x{height}"
+    print("| images | size | threads | words/image | ms/image (median) | " + " | ".join(stages) + " |")
+    print("|---|---|---|---|---|" + "---|" * len(stages))
+    print(f"| {len(images)} | {size} | {args.threads} | {statistics.mean(words):.1f} | "
+          f"{statistics.median(totals):.0f} | " + " | ".join(f"{statistics.median(v):.0f}" for v in stages.values())
+          + " |")
+    print(f"\nmodel loading in-process: {load_s:.2f} s; cold `ocrpipe run` of one image (start, imports, models, "
+          f"OCR): {min(cold):.2f} s")
+
+
+if __name__ == "__main__":
+    main()
