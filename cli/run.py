@@ -47,13 +47,14 @@ def parse_formats(ctx, param, value: str) -> list[str]:
 @click.option("--max-candidates", type=click.IntRange(1), default=1000, show_default=True,
               help="At most this many regions per image.")
 @click.option("--polygons", is_flag=True, help="Output polygons for curved text instead of quadrilaterals.")
+@click.option("--dilate", is_flag=True, help="Dilate the binary text map first (joins broken strokes).")
 @click.option("--min-conf", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Drop words read with lower confidence.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no summary (errors are still printed).")
 @click.option("-v", "--verbose", is_flag=True, help="One line per file with words and timings.")
 def run(inputs, recursive, glob_, files_from, output_dir, formats, to_stdout, skip_existing, on_error, draw_dir,
         device, batch_size, det_model, rec_model, trust_checkpoint, det_thresh, box_thresh, unclip_ratio,
-        max_candidates, polygons, min_conf, quiet, verbose) -> ExitCode:
+        max_candidates, polygons, dilate, min_conf, quiet, verbose) -> ExitCode:
     """Detect and read the text in INPUTS (image files or folders).
 
     Without -o or --stdout the recognised text is printed. Exit codes: 0 all done, 1 fatal (e.g. bad model),
@@ -73,7 +74,7 @@ def run(inputs, recursive, glob_, files_from, output_dir, formats, to_stdout, sk
     from ocrpipe.pipeline import Pipeline
 
     params = PostprocessParams(det_thresh=det_thresh, box_thresh=box_thresh, unclip_ratio=unclip_ratio,
-                               max_candidates=max_candidates, polygons=polygons)
+                               max_candidates=max_candidates, polygons=polygons, dilate=dilate)
     pipeline = Pipeline.from_pretrained(det_model, rec_model, device=device, postprocess=params,
                                         trust_checkpoint=trust_checkpoint, batch_size=batch_size,
                                         min_conf=min_conf)

@@ -29,6 +29,8 @@ def train() -> None:
 @click.option("--lr", type=float, default=5e-4, show_default=True, help="Peak learning rate of the CLIP towers.")
 @click.option("--decoder-lr-scale", type=float, default=1.0, show_default=True,
               help="Decoder learning rate = lr x this (the reference uses 19 on pretrained CLIP).")
+@click.option("--perms", type=click.IntRange(1), default=6, show_default=True,
+              help="Permutations per batch (the reference uses 6; 2 = left-to-right + right-to-left, cheaper).")
 @click.option("--val-every", type=click.IntRange(1), default=500, show_default=True)
 @click.option("--workers", type=click.IntRange(0), default=1, show_default=True, help="Data-loader processes.")
 @click.option("--threads", type=click.IntRange(0), default=0, help="CPU threads for torch (0: default).")
@@ -36,13 +38,13 @@ def train() -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT_DIR/last.pt.")
 def train_rec(out_dir, real_dirs, synth_fraction, preset, init_clip, steps, batch_size, lr, decoder_lr_scale,
-              val_every, workers, threads, device, seed, resume):
+              perms, val_every, workers, threads, device, seed, resume):
     """Train CLIP4STR (both branches, permuted sequence modelling) into OUT_DIR."""
     from recognizer.clip4str.train import TrainOptions, train as run_training
 
     options = TrainOptions(out_dir=out_dir, preset=preset, real_dirs=list(real_dirs), synth_fraction=synth_fraction,
                            init_clip=init_clip, steps=steps, batch_size=batch_size, lr=lr,
-                           decoder_lr_scale=decoder_lr_scale, num_workers=workers, threads=threads,
+                           decoder_lr_scale=decoder_lr_scale, num_perms=perms, num_workers=workers, threads=threads,
                            val_every=val_every, device=device, seed=seed)
     run_training(options, resume=resume)
     return ExitCode.OK

@@ -7,6 +7,8 @@ end-to-end loader test writes a B/16-shaped file with random values instead.
 import argparse
 import hashlib
 import re
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -281,3 +283,14 @@ def test_our_format_can_keep_fp32(tmp_path):
     save_model(model, path, half=False)
     loaded = load_model(path).state_dict()
     assert all(torch.equal(loaded[key], value) for key, value in model.state_dict().items())
+
+
+def test_ocrpipe_read_runs_on_an_official_b16_file(tmp_path, b16_state_dict, shared):
+    path = tmp_path / "downloaded.pt"
+    torch.save(released_pt(b16_state_dict), path)
+    crop = read_labels(shared / "data" / "rec" / "iiit5k_train")[0].path
+    result = subprocess.run([sys.executable, "-m", "cli.main", "read", "--rec-model", str(path), str(crop)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    path_column, text, confidence = result.stdout.rstrip("\n").split("\t")
+    assert path_column == str(crop) and 0.0 <= float(confidence) <= 1.0

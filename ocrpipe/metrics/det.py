@@ -117,10 +117,11 @@ def _shape(polygon: Sequence[Point]) -> Polygon:
 
 def _drop_dont_care(predictions: list[Polygon], ignored: list[Polygon], overlap: float) -> list[int]:
     """Indices of the predictions that do not lie mostly (> overlap of their area) inside a don't-care region."""
+    dont_care = shapely.union_all(ignored) if ignored else Polygon()  # overlapping regions count once
     kept = []
     for index, prediction in enumerate(predictions):
         area = prediction.area
-        inside = sum(prediction.intersection(region).area for region in ignored) if area > 0 else 0.0
+        inside = prediction.intersection(dont_care).area if area > 0 else 0.0
         if area <= 0 or inside / area <= overlap:
             kept.append(index)
     return kept
