@@ -28,6 +28,28 @@ inputs_options = [
 ]
 
 
+postprocess_options = [
+    click.option("--det-thresh", type=click.FloatRange(0, 1), default=0.3, show_default=True,
+                 help="Pixel threshold on the text probability map."),
+    click.option("--box-thresh", type=click.FloatRange(0, 1), default=0.6, show_default=True,
+                 help="Minimum mean probability of a region."),
+    click.option("--unclip-ratio", type=click.FloatRange(0.5, 5), default=1.5, show_default=True,
+                 help="How far detected kernels are grown back to word boxes."),
+    click.option("--max-candidates", type=click.IntRange(1), default=1000, show_default=True,
+                 help="At most this many regions per image."),
+    click.option("--polygons", is_flag=True, help="Output polygons for curved text instead of quadrilaterals."),
+    click.option("--dilate", is_flag=True, help="Dilate the binary text map first (joins broken strokes)."),
+]
+
+
+def postprocess_params(det_thresh, box_thresh, unclip_ratio, max_candidates, polygons, dilate):
+    """The detector's post-processing settings from the options above."""
+    from detectors.db.postprocess import PostprocessParams
+
+    return PostprocessParams(det_thresh=det_thresh, box_thresh=box_thresh, unclip_ratio=unclip_ratio,
+                             max_candidates=max_candidates, polygons=polygons, dilate=dilate)
+
+
 def add_options(options):
     def decorate(function):
         for option in reversed(options):

@@ -6,7 +6,8 @@ import time
 
 import click
 
-from cli.common import batch_size_option, device_option, rec_model_option, trust_option
+from cli.common import (add_options, batch_size_option, device_option, postprocess_options, postprocess_params,
+                        rec_model_option, trust_option)
 from ocrpipe.errors import ExitCode, UsageError
 
 det_model_option = click.option("--det-model", default="db-tiny", show_default=True, metavar="NAME|PATH",
@@ -81,15 +82,18 @@ def _load_sets(datasets, split):
 @click.argument("datasets", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 @split_option
 @det_model_option
+@add_options(postprocess_options)
 @device_option
 @click.option("--json", "as_json", is_flag=True)
-def eval_det(datasets, split, det_model, device, as_json):
+def eval_det(datasets, split, det_model, det_thresh, box_thresh, unclip_ratio, max_candidates, polygons, dilate,
+             device, as_json):
     """Detection precision / recall / F at IoU >= 0.5 on DATASETS (images/ + ann/*.json)."""
     from ocrpipe import io
     from ocrpipe.metrics.det import evaluate_detection
     from ocrpipe.models import load_detector, pick_device
 
-    detector, _ = load_detector(det_model, pick_device(device))
+    params = postprocess_params(det_thresh, box_thresh, unclip_ratio, max_candidates, polygons, dilate)
+    detector, _ = load_detector(det_model, pick_device(device), params=params)
     for dataset, labelled in _load_sets(datasets, split).items():
         started = time.perf_counter()
         predictions = {stem: detector.detect([io.load_image(ann.image)])[0] for stem, ann in labelled.items()}
@@ -105,17 +109,21 @@ def eval_det(datasets, split, det_model, device, as_json):
               help="line: compare the layout's lines with line annotations (e.g. SROIE).")
 @split_option
 @det_model_option
+@add_options(postprocess_options)
 @rec_model_option
 @trust_option
 @device_option
 @click.option("--json", "as_json", is_flag=True)
-def eval_e2e(datasets, level, split, det_model, rec_model, trust_checkpoint, device, as_json):
+def eval_e2e(datasets, level, split, det_model, det_thresh, box_thresh, unclip_ratio, max_candidates, polygons,
+             dilate, rec_model, trust_checkpoint, device, as_json):
     """Detection, end-to-end (box + text) and page bag-of-words P/R/F on DATASETS."""
     from ocrpipe.metrics.det import evaluate_end_to_end
     from ocrpipe.pipeline import Pipeline
     from ocrpipe.types import Word
 
-    pipeline = Pipeline.from_pretrained(det_model, rec_model, device=device, trust_checkpoint=trust_checkpoint)
+    params = postprocess_params(det_thresh, box_thresh, unclip_ratio, max_candidates, polygons, dilate)
+    pipeline = Pipeline.from_pretrained(det_model, rec_model, device=device, postprocess=params,
+                                        trust_checkpoint=trust_checkpoint)
     for dataset, labelled in _load_sets(datasets, split).items():
         started = time.perf_counter()
         predictions = {}

@@ -6,7 +6,8 @@ import time
 import click
 
 from cli.common import (add_options, batch_size_option, device_option, error_line, inputs_options,
-                        progress_bar, rec_model_option, show_progress, trust_option)
+                        postprocess_options, postprocess_params, progress_bar, rec_model_option, show_progress,
+                        trust_option)
 from ocrpipe.errors import ExitCode, OcrpipeError, UsageError
 
 FORMAT_NAMES = ("json", "hocr", "txt")
@@ -38,16 +39,7 @@ def parse_formats(ctx, param, value: str) -> list[str]:
 @click.option("--det-model", default="db-tiny", show_default=True, metavar="NAME|PATH", help="Detector weights.")
 @rec_model_option
 @trust_option
-@click.option("--det-thresh", type=click.FloatRange(0, 1), default=0.3, show_default=True,
-              help="Pixel threshold on the text probability map.")
-@click.option("--box-thresh", type=click.FloatRange(0, 1), default=0.6, show_default=True,
-              help="Minimum mean probability of a region.")
-@click.option("--unclip-ratio", type=click.FloatRange(0.5, 5), default=1.5, show_default=True,
-              help="How far detected kernels are grown back to word boxes.")
-@click.option("--max-candidates", type=click.IntRange(1), default=1000, show_default=True,
-              help="At most this many regions per image.")
-@click.option("--polygons", is_flag=True, help="Output polygons for curved text instead of quadrilaterals.")
-@click.option("--dilate", is_flag=True, help="Dilate the binary text map first (joins broken strokes).")
+@add_options(postprocess_options)
 @click.option("--min-conf", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Drop words read with lower confidence.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no summary (errors are still printed).")
@@ -70,11 +62,9 @@ def run(inputs, recursive, glob_, files_from, output_dir, formats, to_stdout, sk
     if skip_existing and output_dir:
         items = [item for item in items if not _outputs_exist(item, output_dir, formats)]
 
-    from detectors.db.postprocess import PostprocessParams
     from ocrpipe.pipeline import Pipeline
 
-    params = PostprocessParams(det_thresh=det_thresh, box_thresh=box_thresh, unclip_ratio=unclip_ratio,
-                               max_candidates=max_candidates, polygons=polygons, dilate=dilate)
+    params = postprocess_params(det_thresh, box_thresh, unclip_ratio, max_candidates, polygons, dilate)
     pipeline = Pipeline.from_pretrained(det_model, rec_model, device=device, postprocess=params,
                                         trust_checkpoint=trust_checkpoint, batch_size=batch_size,
                                         min_conf=min_conf)

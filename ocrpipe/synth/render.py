@@ -126,7 +126,7 @@ def bend(masks: np.ndarray, polygons: Sequence[np.ndarray], amount: float, wave:
 
 def curve_text(ti: TextImage, amount: float, wave: bool = False, points: int = 8) -> TextImage:
     """`bend` one word by `amount` × its height; its polygon gets `points` points per edge."""
-    (x0, y0), (x1, y1) = ti.polygon[0], ti.polygon[2]
+    y0, y1 = ti.polygon[0][1], ti.polygon[2][1]
     masks, (polygon,) = bend(ti.masks, [densify(ti.polygon, points)], amount * (y1 - y0), wave)
     grown = (masks.shape[0] - ti.masks.shape[0]) / 2  # rows added above the text
     return TextImage(masks, polygon, (ti.origin[0], ti.origin[1] + grown), ti.advance)
