@@ -10,7 +10,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["ocrpipe", "ocrpipe.*", "detectors", "detectors.*",
                                     "recognizer", "recognizer.*", "cli", "cli.*"]),
-    package_data={"ocrpipe": ["weights/*.pt", "weights/*.md", "schema/*.json", "demo/*"]},
+    package_data={"ocrpipe": ["weights/*.pt", "weights/*.md", "schema/*.json"]},
     install_requires=[
         # torch and torchvision must match (open_clip imports torchvision); see README.
         "torch>=2.4",

@@ -31,7 +31,7 @@ inputs_options = [
 postprocess_options = [
     click.option("--det-thresh", type=click.FloatRange(0, 1), default=0.3, show_default=True,
                  help="Pixel threshold on the text probability map."),
-    click.option("--box-thresh", type=click.FloatRange(0, 1), default=0.6, show_default=True,
+    click.option("--box-thresh", type=click.FloatRange(0, 1), default=0.4, show_default=True,
                  help="Minimum mean probability of a region."),
     click.option("--unclip-ratio", type=click.FloatRange(0.5, 5), default=1.5, show_default=True,
                  help="How far detected kernels are grown back to word boxes."),

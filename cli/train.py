@@ -24,6 +24,8 @@ def train() -> None:
 @click.option("--init-clip", type=click.Path(exists=True, dir_okay=False),
               help="Start the towers from open_clip / OpenAI-layout CLIP weights (fine-tuning); the model then "
                    "takes its sizes from the file and the reference's settings, not from --preset.")
+@click.option("--init", "init_weights", type=click.Path(exists=True, dir_okay=False),
+              help="Continue from recognizer weights (e.g. the shipped clip4str-tiny.pt) with a fresh optimizer.")
 @click.option("--steps", type=click.IntRange(1), default=20000, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
 @click.option("--lr", type=float, default=5e-4, show_default=True, help="Peak learning rate of the CLIP towers.")
@@ -37,13 +39,13 @@ def train() -> None:
 @click.option("--device", default="auto", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT_DIR/last.pt.")
-def train_rec(out_dir, real_dirs, synth_fraction, preset, init_clip, steps, batch_size, lr, decoder_lr_scale,
-              perms, val_every, workers, threads, device, seed, resume):
+def train_rec(out_dir, real_dirs, synth_fraction, preset, init_clip, init_weights, steps, batch_size, lr,
+              decoder_lr_scale, perms, val_every, workers, threads, device, seed, resume):
     """Train CLIP4STR (both branches, permuted sequence modelling) into OUT_DIR."""
     from recognizer.clip4str.train import TrainOptions, train as run_training
 
     options = TrainOptions(out_dir=out_dir, preset=preset, real_dirs=list(real_dirs), synth_fraction=synth_fraction,
-                           init_clip=init_clip, steps=steps, batch_size=batch_size, lr=lr,
+                           init_clip=init_clip, init=init_weights, steps=steps, batch_size=batch_size, lr=lr,
                            decoder_lr_scale=decoder_lr_scale, num_perms=perms, num_workers=workers, threads=threads,
                            val_every=val_every, device=device, seed=seed)
     run_training(options, resume=resume)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from ocrpipe.types import Block, Line, Point, Word
+from ocrpipe.types import BBox, Block, Line, Point, Word
 
 FrameBox = tuple[float, float, float, float]  # u0, v0, u1, v1 in a reading frame
 
@@ -37,7 +37,73 @@ def build_page_blocks(words: Sequence[Word]) -> list[Block]:
     for group in groups:
         angle = mean_angle(group)
         blocks += build_blocks(build_lines(group, angle), angle)
-    return order_blocks(blocks, mean_angle(groups[0]))
+    return merge_overlapping(order_blocks(blocks, mean_angle(groups[0])))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Overlaps: hOCR readers (and hocr-check) expect the boxes of lines and of blocks not to overlap much. Rotated or
+# crowded text can give such boxes; those lines (and their blocks) are merged into one.
+
+MAX_OVERLAP = 0.15  # of the larger box's area (hocr-check allows 0.2 on its integer boxes)
+
+
+def relative_overlap(a: BBox, b: BBox) -> float:
+    """Intersection area over the larger box's area, on whole-pixel boxes rounded outward as the exporters do."""
+    a = (math.floor(a[0]), math.floor(a[1]), math.ceil(a[2]), math.ceil(a[3]))
+    b = (math.floor(b[0]), math.floor(b[1]), math.ceil(b[2]), math.ceil(b[3]))
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    larger = max((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return width * height / larger if larger > 0 else 1.0
+
+
+def _overlapping_pairs(boxes: Sequence[BBox]) -> list[tuple[int, int]]:
+    return [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes))
+            if relative_overlap(boxes[i], boxes[j]) > MAX_OVERLAP]
+
+
+def _connected(count: int, pairs: Sequence[tuple[int, int]]) -> list[list[int]]:
+    """Groups of indices 0..count-1 linked by `pairs`, each group and the list ordered by first index."""
+    parent = list(range(count))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for i, j in pairs:
+        a, b = root(i), root(j)
+        parent[max(a, b)] = min(a, b)
+    groups: dict[int, list[int]] = {}
+    for i in range(count):
+        groups.setdefault(root(i), []).append(i)
+    return list(groups.values())
+
+
+def merge_overlapping(blocks: list[Block]) -> list[Block]:
+    """Merge blocks whose boxes, or any of whose lines' boxes, overlap; then overlapping lines inside a block; until
+    no two blocks and no two lines of the page overlap. Untouched blocks keep their lines and order."""
+    while True:
+        pairs = _overlapping_pairs([block.bbox for block in blocks])
+        lines = [(index, line) for index, block in enumerate(blocks) for line in block.lines]
+        pairs += [(lines[i][0], lines[j][0]) for i, j in _overlapping_pairs([line.bbox for _, line in lines])]
+        merged = [_merge_block([blocks[i] for i in group]) for group in _connected(len(blocks), pairs)]
+        if all(a is b for a, b in zip(merged, blocks)) and len(merged) == len(blocks):
+            return merged
+        blocks = merged
+
+
+def _merge_block(blocks: list[Block]) -> Block:
+    """One block from `blocks`; overlapping lines joined (words left to right), lines top to bottom."""
+    lines = [line for block in blocks for line in block.lines]
+    groups = _connected(len(lines), _overlapping_pairs([line.bbox for line in lines]))
+    if len(blocks) == 1 and len(groups) == len(lines):
+        return blocks[0]
+    joined = [Line(sorted((w for i in group for w in lines[i].words), key=lambda w: (w.bbox[0] + w.bbox[2]) / 2))
+              for group in groups]
+    return Block(sorted(joined, key=lambda line: line.bbox[1]))
 
 
 # ---------------------------------------------------------------------------------------------------------------

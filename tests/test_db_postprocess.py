@@ -74,7 +74,7 @@ def test_filters_low_scores_tiny_blobs_and_keeps_the_largest_candidates():
     weak = text_box((50, 80), 60, 12, 0)
     prob = kernel_map([strong], (120, 160)) + kernel_map([weak], (120, 160), value=0.45)
     prob[110, 150] = 0.95  # one-pixel speck
-    regions = regions_from_prob(prob, (160, 120))
+    regions = regions_from_prob(prob, (160, 120), PostprocessParams(box_thresh=0.6))
     assert len(regions) == 1 and regions[0].polygon[0][1] < 30
     assert len(regions_from_prob(prob, (160, 120), PostprocessParams(box_thresh=0.4))) == 2
     assert len(regions_from_prob(prob, (160, 120), PostprocessParams(box_thresh=0.4, max_candidates=1))) == 1

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from ocrpipe.layout import build_page_blocks, group_by_angle, to_frame
-from ocrpipe.types import Block, Word
+from ocrpipe.layout import build_page_blocks, group_by_angle, merge_overlapping, relative_overlap, to_frame
+from ocrpipe.types import Block, Line, Word
 
 CENTRE = (500.0, 500.0)
 
@@ -126,3 +126,24 @@ def test_reading_frame_of_sideways_text_runs_bottom_to_top():
     # Text turned 90° counter-clockwise reads upwards: a point higher on the page is further along the line.
     lower, higher = to_frame((100, 300), 90.0), to_frame((100, 200), 90.0)
     assert higher[0] > lower[0]
+
+
+def test_overlapping_lines_and_blocks_are_merged():
+    # A word straddling two lines makes their boxes overlap; a stray word sits on top of the second block.
+    words = make_line("alpha beta", 10, 10) + make_line("gamma delta", 10, 40) + [make_word("tall", 250, 5, height=60)]
+    words += make_line("far away", 10, 300) + [make_word("stray", 20, 298)]
+    blocks = merge_overlapping([Block([Line([w])]) for w in words])
+    boxes = [line.bbox for block in blocks for line in block.lines]
+    assert all(relative_overlap(a, b) <= 0.15 for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    block_boxes = [block.bbox for block in blocks]
+    assert all(relative_overlap(a, b) <= 0.15 for i, a in enumerate(block_boxes) for b in block_boxes[i + 1:])
+    assert sorted(w.text for block in blocks for line in block.lines for w in line.words) == sorted(
+        w.text for w in words)
+
+
+def test_rotated_crowded_text_gives_no_overlapping_lines():
+    words = [w for row in range(4) for w in make_line("one two three four", 100, 100 + 22 * row, angle=40)]
+    blocks = build_page_blocks(words)
+    boxes = [line.bbox for block in blocks for line in block.lines]
+    assert all(relative_overlap(a, b) <= 0.15 for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    assert len([w for block in blocks for line in block.lines for w in line.words]) == len(words)

@@ -21,7 +21,7 @@ from torchvision.transforms import Compose, GaussianBlur, RandAugment, RandomApp
 
 from ocrpipe.metrics.rec import score_recognition
 from ocrpipe.models import pick_device
-from recognizer.clip4str.checkpoint import model_from_clip_weights, save_model
+from recognizer.clip4str.checkpoint import load_model, model_from_clip_weights, save_model
 from recognizer.clip4str.config import PRESETS
 from recognizer.clip4str.model import CLIP4STR
 from recognizer.clip4str.psm import psm_loss
@@ -37,6 +37,7 @@ class TrainOptions:
     real_dirs: list[str] = field(default_factory=list)  # labels.tsv sets; their fixed 10% stays out for validation
     synth_fraction: float = 0.5  # share of synthetic words in each batch (rendered on the fly)
     init_clip: str | None = None  # open_clip / OpenAI-layout CLIP weights to start from
+    init: str | None = None  # recognizer weights (ours or official CLIP4STR) to continue training from
     steps: int = 20_000
     batch_size: int = 64
     lr: float = 5e-4  # CLIP towers; the reference uses 8.4e-5 x batch/512 when fine-tuning pretrained CLIP
@@ -112,7 +113,12 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
     device = torch.device(pick_device(opts.device))
     torch.manual_seed(opts.seed)
     # From CLIP weights, every tower dimension comes from the file and the rest from the reference (base) settings.
-    model = model_from_clip_weights(opts.init_clip) if opts.init_clip else CLIP4STR(PRESETS[opts.preset])
+    if opts.init:
+        model = load_model(opts.init)
+    elif opts.init_clip:
+        model = model_from_clip_weights(opts.init_clip)
+    else:
+        model = CLIP4STR(PRESETS[opts.preset])
     cfg = model.cfg
     model.to(device).train()
     optimizer, max_lrs = build_optimizer(model, opts)
