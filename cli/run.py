@@ -31,7 +31,8 @@ def parse_formats(ctx, param, value: str) -> list[str]:
 @click.option("--stdout", "to_stdout", is_flag=True, help="Write one JSON object per page to stdout (JSON Lines).")
 @click.option("--skip-existing", is_flag=True, help="Skip inputs whose outputs are already in DIR.")
 @click.option("--on-error", type=click.Choice(["skip", "fail"]), default="skip", show_default=True,
-              help="skip: report a bad input and go on; fail: stop at the first bad input.")
+              help="skip: report a bad input and go on (exit 3 at the end); fail: stop at the first bad input "
+                   "(exit 1).")
 @click.option("--draw", "draw_dir", type=click.Path(file_okay=False), metavar="DIR",
               help="Also write each image with its polygons and text drawn on it (PNG) under DIR.")
 @device_option
@@ -61,6 +62,10 @@ def run(inputs, recursive, glob_, files_from, output_dir, formats, to_stdout, sk
         raise UsageError(f"no image files found in {', '.join(inputs) or files_from}")
     if skip_existing and output_dir:
         items = [item for item in items if not _outputs_exist(item, output_dir, formats)]
+        if not items:  # nothing to do: not even the models are loaded
+            if not quiet:
+                click.echo("ocrpipe: every input already has its outputs (--skip-existing)", err=True)
+            return ExitCode.OK
 
     from ocrpipe.pipeline import Pipeline
 
@@ -85,7 +90,7 @@ def run(inputs, recursive, glob_, files_from, output_dir, formats, to_stdout, sk
                 error_line(problem)
                 if on_error == "fail":
                     error_line("stopping at the first failed input (--on-error fail)")
-                    return ExitCode.SOME_INPUTS_FAILED
+                    return ExitCode.FATAL
                 continue
             ok += 1
             page_words = sum(len(page.words) for page in result)

@@ -1,6 +1,6 @@
-"""End-to-end time per image of `ocrpipe run` with the shipped models, by stage, on CPU.
+"""Throughput of `ocrpipe run` with the shipped models: images/s and ms per stage, on CPU.
 
-    python benchmarks/pipeline.py [IMAGES...] [--threads N] [--repeat R]
+    python benchmarks/throughput.py [IMAGES_OR_FOLDERS...] [--threads N] [--repeat R]
 
 Default images: the 1280x720 IC15 photos in ../shared/data/e2e/ic15_toy. Reports the warm per-image time (models
 loaded once, as in a batch run) split into decode / detect / recognize / layout / export, and the cold start
@@ -26,7 +26,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    images = args.images or sorted(DEFAULT_DIR.glob("*.jpg"))
+    images = [p for arg in (args.images or [DEFAULT_DIR])
+              for p in (sorted(q for q in arg.iterdir() if q.is_file()) if arg.is_dir() else [arg])]
 
     import torch
 
@@ -61,11 +62,12 @@ def main() -> None:
 
     height, width = load_image(images[0]).shape[:2]
     size = f"{width}x{height}"
-    print("| images | size | threads | words/image | ms/image (median) | " + " | ".join(stages) + " |")
-    print("|---|---|---|---|---|" + "---|" * len(stages))
+    print("| images | first size | threads | words/image | images/s | ms/image (median) | "
+          + " | ".join(stages) + " |")
+    print("|---|---|---|---|---|---|" + "---|" * len(stages))
     print(f"| {len(images)} | {size} | {args.threads} | {statistics.mean(words):.1f} | "
-          f"{statistics.median(totals):.0f} | " + " | ".join(f"{statistics.median(v):.0f}" for v in stages.values())
-          + " |")
+          f"{1000 * len(totals) / sum(totals):.2f} | {statistics.median(totals):.0f} | "
+          + " | ".join(f"{statistics.median(v):.0f}" for v in stages.values()) + " |")
     print(f"\nmodel loading in-process: {load_s:.2f} s; cold `ocrpipe run` of one image (start, imports, models, "
           f"OCR): {min(cold):.2f} s")
 
