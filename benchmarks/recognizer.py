@@ -71,6 +71,8 @@ def main() -> None:
                         help="one batch per measurement (8 single crops at batch 1) instead of --crops crops")
     parser.add_argument("--crops", type=int, default=256, help="crops read per measurement (at least one batch)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="a crop set with labels.tsv")
+    parser.add_argument("--precision", nargs="+", default=["fp32"], choices=["fp32", "bf16"],
+                        help="recognizer arithmetic(s) to time")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -78,16 +80,17 @@ def main() -> None:
     all_crops = load_crops(args.data, max(crops_per_run, *BATCH_SIZES))
     print(f"CPU: {platform.processor() or platform.machine()}, {args.threads} thread(s), torch {torch.__version__}, "
           f"crops: {args.data.name}{' (quick)' if args.quick else ''}\n")
-    print("| model | weights | decode | batch | crops/s | ms/crop | chars |")
-    print("|---|---|---|---:|---:|---:|---:|")
+    print("| model | weights | precision | decode | batch | crops/s | ms/crop | chars |")
+    print("|---|---|---|---|---:|---:|---:|---:|")
     for name, weights, model in models():
-        for decode in ("ar", "nar"):
-            recognizer = Recognizer(model, decode=decode)
-            for batch_size in BATCH_SIZES:
-                crops = all_crops[:max(crops_per_run, batch_size)]
-                rate, chars = measure(recognizer, crops, batch_size)
-                print(f"| {name} | {weights} | {decode} | {batch_size} | {rate:.1f} | {1000 / rate:.0f} | "
-                      f"{chars:.1f} |", flush=True)
+        for precision in args.precision:
+            for decode in ("ar", "nar"):
+                recognizer = Recognizer(model, decode=decode, precision=precision)
+                for batch_size in BATCH_SIZES:
+                    crops = all_crops[:max(crops_per_run, batch_size)]
+                    rate, chars = measure(recognizer, crops, batch_size)
+                    print(f"| {name} | {weights} | {precision} | {decode} | {batch_size} | {rate:.1f} | "
+                          f"{1000 / rate:.0f} | {chars:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,24 @@ rec_model_option = click.option(
 trust_option = click.option(
     "--trust-checkpoint", is_flag=True,
     help="Allow weights files that need full unpickling (only for files from a source you trust).")
+decode_options = [
+    click.option("--decode", type=click.Choice(["ar", "nar"]), default="ar", show_default=True,
+                 help="ar: the reference autoregressive decoding; nar: one parallel pass (faster, maybe less "
+                      "accurate)."),
+    click.option("--refine-iters", type=click.IntRange(0, 5), default=None,
+                 help="Refinement passes (model default: 1)."),
+    click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32", show_default=True,
+                 help="Recognizer arithmetic: bf16 is faster on CPUs with AVX512-BF16 and on GPUs; fp16 needs CUDA."),
+]
+
+
+def recognizer_options(decode: str, refine_iters: int | None, precision: str, device: str) -> dict:
+    """Keyword arguments for `Recognizer` from the options above, checked against the device."""
+    if precision == "fp16" and not device.startswith("cuda"):
+        raise click.UsageError(f"--precision fp16 needs a CUDA device (the models run on {device})")
+    return {"decode": decode, "refine_iters": refine_iters, "precision": precision}
+
+
 inputs_options = [
     click.option("-r", "--recursive", is_flag=True, help="Look into subfolders of folder inputs."),
     click.option("--glob", "glob_", metavar="PAT", help="Only files matching this pattern in folder inputs."),

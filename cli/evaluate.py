@@ -6,8 +6,8 @@ import time
 
 import click
 
-from cli.common import (add_options, batch_size_option, device_option, postprocess_options, postprocess_params,
-                        rec_model_option, trust_option)
+from cli.common import (add_options, batch_size_option, decode_options, device_option, postprocess_options,
+                        postprocess_params, rec_model_option, recognizer_options, trust_option)
 from ocrpipe.errors import ExitCode, UsageError
 
 det_model_option = click.option("--det-model", default="db-tiny", show_default=True, metavar="NAME|PATH",
@@ -37,10 +37,11 @@ def evaluate() -> None:
 @trust_option
 @batch_size_option
 @device_option
-@click.option("--decode", type=click.Choice(["ar", "nar"]), default="ar", show_default=True)
+@add_options(decode_options)
 @click.option("--save-preds", type=click.Path(dir_okay=False), help="Write path<TAB>label<TAB>prediction<TAB>conf.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per data set.")
-def eval_rec(datasets, split, rec_model, trust_checkpoint, batch_size, device, decode, save_preds, as_json):
+def eval_rec(datasets, split, rec_model, trust_checkpoint, batch_size, device, decode, refine_iters, precision,
+             save_preds, as_json):
     """Word accuracy (36-char protocol and case-sensitive), 1-NED and crops/s on DATASETS (labels.tsv sets)."""
     import numpy as np
 
@@ -49,7 +50,9 @@ def eval_rec(datasets, split, rec_model, trust_checkpoint, batch_size, device, d
     from ocrpipe.models import load_recognizer, pick_device
     from recognizer.data import load_rgb, read_labels
 
-    recognizer, _ = load_recognizer(rec_model, pick_device(device), trust=trust_checkpoint, decode=decode)
+    device = pick_device(device)
+    recognizer, _ = load_recognizer(rec_model, device, trust=trust_checkpoint,
+                                    **recognizer_options(decode, refine_iters, precision, device))
     rows = []
     for dataset in datasets:
         try:

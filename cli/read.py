@@ -5,8 +5,8 @@ import json
 
 import click
 
-from cli.common import (add_options, batch_size_option, device_option, error_line, inputs_options,
-                        rec_model_option, trust_option)
+from cli.common import (add_options, batch_size_option, decode_options, device_option, error_line, inputs_options,
+                        rec_model_option, recognizer_options, trust_option)
 from ocrpipe.errors import ExitCode, InputError, UsageError
 
 
@@ -19,11 +19,9 @@ from ocrpipe.errors import ExitCode, InputError, UsageError
 @trust_option
 @batch_size_option
 @device_option
-@click.option("--decode", type=click.Choice(["ar", "nar"]), default="ar", show_default=True,
-              help="ar: the reference autoregressive decoding; nar: one parallel pass (faster, maybe less accurate).")
-@click.option("--refine-iters", type=click.IntRange(0, 5), default=None, help="Refinement passes (model default: 1).")
+@add_options(decode_options)
 def read(crops, recursive, glob_, files_from, output_format, rec_model, trust_checkpoint, batch_size, device,
-         decode, refine_iters) -> ExitCode:
+         decode, refine_iters, precision) -> ExitCode:
     """Read the word in each of CROPS (images or folders of images), printed in input order."""
     from ocrpipe import io
     from ocrpipe.models import load_recognizer, pick_device
@@ -33,8 +31,9 @@ def read(crops, recursive, glob_, files_from, output_format, rec_model, trust_ch
     items = io.collect_inputs(crops, recursive, glob_, files_from)
     if not items:
         raise UsageError(f"no image files found in {', '.join(crops) or files_from}")
-    recognizer, _ = load_recognizer(rec_model, pick_device(device), trust=trust_checkpoint, decode=decode,
-                                    refine_iters=refine_iters)
+    device = pick_device(device)
+    recognizer, _ = load_recognizer(rec_model, device, trust=trust_checkpoint,
+                                    **recognizer_options(decode, refine_iters, precision, device))
     failed = 0
     for start in range(0, len(items), batch_size * 4):  # decode a slice at a time: memory stays flat
         chunk, images = [], []

@@ -6,8 +6,8 @@ import time
 import click
 
 from cli.common import (add_options, batch_size_option, device_option, error_line, inputs_options,
-                        postprocess_options, postprocess_params, progress_bar, rec_model_option, show_progress,
-                        trust_option)
+                        decode_options, postprocess_options, postprocess_params, progress_bar, rec_model_option,
+                        recognizer_options, show_progress, trust_option)
 from ocrpipe.errors import ExitCode, OcrpipeError, UsageError
 
 FORMAT_NAMES = ("json", "hocr", "txt")
@@ -41,13 +41,14 @@ def parse_formats(ctx, param, value: str) -> list[str]:
 @rec_model_option
 @trust_option
 @add_options(postprocess_options)
+@add_options(decode_options)
 @click.option("--min-conf", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Drop words read with lower confidence.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no summary (errors are still printed).")
 @click.option("-v", "--verbose", is_flag=True, help="One line per file with words and timings.")
 def run(inputs, recursive, glob_, files_from, output_dir, formats, to_stdout, skip_existing, on_error, draw_dir,
         device, batch_size, det_model, rec_model, trust_checkpoint, det_thresh, box_thresh, unclip_ratio,
-        max_candidates, polygons, dilate, min_conf, quiet, verbose) -> ExitCode:
+        max_candidates, polygons, dilate, decode, refine_iters, precision, min_conf, quiet, verbose) -> ExitCode:
     """Detect and read the text in INPUTS (image files or folders).
 
     Without -o or --stdout the recognised text is printed. Exit codes: 0 all done, 1 fatal (e.g. bad model),
@@ -67,12 +68,15 @@ def run(inputs, recursive, glob_, files_from, output_dir, formats, to_stdout, sk
                 click.echo("ocrpipe: every input already has its outputs (--skip-existing)", err=True)
             return ExitCode.OK
 
+    from ocrpipe.models import pick_device
     from ocrpipe.pipeline import Pipeline
 
+    device = pick_device(device)
     params = postprocess_params(det_thresh, box_thresh, unclip_ratio, max_candidates, polygons, dilate)
+    rec_options = recognizer_options(decode, refine_iters, precision, device)
     pipeline = Pipeline.from_pretrained(det_model, rec_model, device=device, postprocess=params,
-                                        trust_checkpoint=trust_checkpoint, batch_size=batch_size,
-                                        min_conf=min_conf)
+                                        trust_checkpoint=trust_checkpoint, rec_options=rec_options,
+                                        batch_size=batch_size, min_conf=min_conf)
     by_path = {str(item.path): item for item in items}
     started = time.perf_counter()
     ok = failed = words = 0

@@ -1,10 +1,12 @@
-"""`ocrpipe train rec|det`: resumable training on CPU or CUDA (AMP on CUDA)."""
+"""`ocrpipe train rec|det`: resumable training on CPU or CUDA (mixed precision: float16 on CUDA, bfloat16 on CPU)."""
 from __future__ import annotations
 
 import click
 
 from ocrpipe.errors import ExitCode
 
+AMP_HELP = "Mixed precision: float16 on CUDA, bfloat16 on CPU (1.5-2x faster on CPUs with AVX512-BF16)."
+FONT_DIR_HELP = "Fonts for the synthetic data (default: the installed fonts; their training split either way)."
 REAL_REC_HELP = "A labels.tsv crop set to train on (repeatable); its fixed 10% validation part is held out."
 
 
@@ -19,6 +21,7 @@ def train() -> None:
               help=REAL_REC_HELP)
 @click.option("--synth-fraction", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Share of synthetic words (rendered on the fly) in the training stream.")
+@click.option("--font-dir", type=click.Path(exists=True, file_okay=False), help=FONT_DIR_HELP)
 @click.option("--preset", default="clip4str-tiny", show_default=True,
               type=click.Choice(["clip4str-tiny", "clip4str-base", "clip4str-large"]))
 @click.option("--init-clip", type=click.Path(exists=True, dir_okay=False),
@@ -33,21 +36,26 @@ def train() -> None:
               help="Decoder learning rate = lr x this (the reference uses 19 on pretrained CLIP).")
 @click.option("--perms", type=click.IntRange(1), default=6, show_default=True,
               help="Permutations per batch (the reference uses 6; 2 = left-to-right + right-to-left, cheaper).")
+@click.option("--ctc-weight", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="Weight of an auxiliary CTC loss on the image tokens (speeds up training from scratch; the head "
+                   "is not kept in the weights).")
 @click.option("--val-every", type=click.IntRange(1), default=500, show_default=True)
 @click.option("--workers", type=click.IntRange(0), default=1, show_default=True, help="Data-loader processes.")
 @click.option("--threads", type=click.IntRange(0), default=0, help="CPU threads for torch (0: default).")
 @click.option("--device", default="auto", show_default=True)
+@click.option("--amp/--no-amp", default=True, show_default=True, help=AMP_HELP)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT_DIR/last.pt.")
-def train_rec(out_dir, real_dirs, synth_fraction, preset, init_clip, init_weights, steps, batch_size, lr,
-              decoder_lr_scale, perms, val_every, workers, threads, device, seed, resume):
+def train_rec(out_dir, real_dirs, synth_fraction, font_dir, preset, init_clip, init_weights, steps, batch_size, lr,
+              decoder_lr_scale, perms, ctc_weight, val_every, workers, threads, device, amp, seed, resume):
     """Train CLIP4STR (both branches, permuted sequence modelling) into OUT_DIR."""
     from recognizer.clip4str.train import TrainOptions, train as run_training
 
     options = TrainOptions(out_dir=out_dir, preset=preset, real_dirs=list(real_dirs), synth_fraction=synth_fraction,
+                           font_dir=font_dir,
                            init_clip=init_clip, init=init_weights, steps=steps, batch_size=batch_size, lr=lr,
-                           decoder_lr_scale=decoder_lr_scale, num_perms=perms, num_workers=workers, threads=threads,
-                           val_every=val_every, device=device, seed=seed)
+                           decoder_lr_scale=decoder_lr_scale, num_perms=perms, ctc_weight=ctc_weight, num_workers=workers, threads=threads,
+                           val_every=val_every, device=device, amp=amp, seed=seed)
     run_training(options, resume=resume)
     return ExitCode.OK
 
@@ -58,24 +66,38 @@ def train_rec(out_dir, real_dirs, synth_fraction, preset, init_clip, init_weight
               help="A data set with images/ and ann/*.json (repeatable).")
 @click.option("--synth-fraction", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Share of synthetic scenes and pages (rendered on the fly).")
+@click.option("--font-dir", type=click.Path(exists=True, file_okay=False), help=FONT_DIR_HELP)
 @click.option("--init", "init_weights", type=click.Path(exists=True, dir_okay=False),
               help="Start from these detector weights (fine-tuning).")
 @click.option("--steps", type=click.IntRange(1), default=20000, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True)
+@click.option("--crop-size", type=click.IntRange(64), default=640, show_default=True,
+              help="Side of the square training crops (a multiple of 32).")
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 @click.option("--workers", type=click.IntRange(0), default=0, show_default=True)
 @click.option("--checkpoint-every", type=click.IntRange(1), default=500, show_default=True)
+@click.option("--threads", type=click.IntRange(0), default=0, help="CPU threads for torch (0: default).")
 @click.option("--device", default="auto", show_default=True)
+@click.option("--amp/--no-amp", default=True, show_default=True, help=AMP_HELP)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT_DIR/checkpoint.pt.")
-def train_det(out_dir, ann_dirs, synth_fraction, init_weights, steps, batch_size, lr, workers, checkpoint_every,
-              device, seed, resume):
+def train_det(out_dir, ann_dirs, synth_fraction, font_dir, init_weights, steps, batch_size, crop_size, lr, workers,
+              checkpoint_every, threads, device, amp, seed, resume):
     """Train the DB detector into OUT_DIR (weights: OUT_DIR/db.pt)."""
+    import torch
+
+    from detectors.db.data import AugmentConfig
     from detectors.db.train import train_db
     from ocrpipe.synth.scene import SceneRenderer
 
-    renderer = SceneRenderer(seed).sample if synth_fraction > 0 else None
+    if crop_size % 32:
+        raise click.BadParameter(f"{crop_size} is not a multiple of 32", param_hint="--crop-size")
+    if threads:
+        torch.set_num_threads(threads)
+
+    renderer = SceneRenderer(seed, font_dir=font_dir).sample if synth_fraction > 0 else None
     train_db(out_dir, ann_dirs=ann_dirs, renderer=renderer, renderer_fraction=synth_fraction,
-             init_weights=init_weights, steps=steps, batch_size=batch_size, lr=lr, workers=workers,
-             checkpoint_every=checkpoint_every, device=device, seed=seed, resume=resume)
+             init_weights=init_weights, steps=steps, batch_size=batch_size,
+             augment=AugmentConfig(crop_size=crop_size), lr=lr, workers=workers,
+             checkpoint_every=checkpoint_every, device=device, amp=amp, seed=seed, resume=resume)
     return ExitCode.OK

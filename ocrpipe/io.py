@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import sys
 import warnings
 from collections.abc import Iterable, Iterator
@@ -283,6 +284,9 @@ def _mirrored_name(absolute: Path, below_root: PurePath, cwd: Path) -> PurePath:
         return below_root
 
 
+_PAGE_SUFFIX = re.compile(r"(.+)\.p\d+", re.IGNORECASE)  # the names `output_path` gives pages after the first
+
+
 def _name_outputs(found: list[tuple[Path, PurePath]]) -> list[InputFile]:
     """Drop extensions from output names, except where that would make two inputs share one."""
     stems = [name.with_suffix("") for _, name in found]
@@ -290,6 +294,10 @@ def _name_outputs(found: list[tuple[Path, PurePath]]) -> list[InputFile]:
     for stem in stems:
         key = str(stem).casefold()  # case-insensitive file systems would collide too
         taken[key] = taken.get(key, 0) + 1
+    for stem in stems:  # `b.p2.png` next to `b.tif`: page 2 of b.tif writes `b.p2.*`, so b.p2.png keeps its extension
+        page_of = _PAGE_SUFFIX.fullmatch(stem.name)
+        if page_of and str(stem.with_name(page_of.group(1))).casefold() in taken:
+            taken[str(stem).casefold()] += 1
     items = [InputFile(path, stem if taken[str(stem).casefold()] == 1 else name)
              for (path, name), stem in zip(found, stems)]
     seen: dict[str, Path] = {}

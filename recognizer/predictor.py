@@ -14,6 +14,7 @@ from recognizer.clip4str.model import CLIP4STR
 from recognizer.preprocess import crop_to_tensor
 
 DECODE_MODES = ("ar", "nar")
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 class Recognizer:
@@ -27,7 +28,11 @@ class Recognizer:
                  refine_iters: int | None = None, precision: str = "fp32"):
         if decode not in DECODE_MODES:
             raise ValueError(f"decode must be one of {DECODE_MODES}, not {decode!r}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {tuple(PRECISIONS)}, not {precision!r}")
         self.device = torch.device(device)
+        if precision == "fp16" and self.device.type != "cuda":
+            raise ValueError("fp16 inference needs a CUDA device")
         self.model = model.to(self.device).eval()
         self.decode = decode
         self.refine_iters = refine_iters
@@ -39,10 +44,8 @@ class Recognizer:
         return cls(load_model(path, trust=trust), device, **options)
 
     def _autocast(self):
-        if self.device.type == "cuda" and self.precision in ("fp16", "bf16"):
-            dtype = torch.float16 if self.precision == "fp16" else torch.bfloat16
-            return torch.autocast("cuda", dtype=dtype)
-        return contextlib.nullcontext()
+        dtype = PRECISIONS[self.precision]
+        return torch.autocast(self.device.type, dtype=dtype) if dtype else contextlib.nullcontext()
 
     def _logits(self, images: torch.Tensor) -> torch.Tensor:
         if self.decode == "nar":

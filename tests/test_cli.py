@@ -208,6 +208,16 @@ def test_read_with_the_shipped_model_and_a_bad_crop(shared, tmp_path):
     assert error_lines(result.stderr) == [f"ocrpipe: error: {bad}: not an image (cannot decode)"]
 
 
+def test_read_precision_option(shared):
+    crops = shared / "data" / "rec" / "mmocr_toy" / "images"
+    result = ocrpipe("read", "--precision", "bf16", "--decode", "nar", str(crops))
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == len(list(crops.iterdir()))
+    result = ocrpipe("read", "--precision", "fp16", "--device", "cpu", str(crops))
+    assert result.returncode == 2 and "--precision fp16 needs a CUDA device" in result.stderr
+    assert result.stdout == ""
+
+
 def test_eval_rec_reports_accuracy(shared, tmp_path):
     preds = tmp_path / "preds.tsv"
     result = ocrpipe("eval", "rec", str(shared / "data" / "rec" / "mmocr_toy"), "--json",
@@ -216,3 +226,47 @@ def test_eval_rec_reports_accuracy(shared, tmp_path):
     report = json.loads(result.stdout)
     assert report["count"] == 10 and 0.0 <= report["accuracy_36"] <= 1.0
     assert len(preds.read_text().splitlines()) == 10
+
+
+# --- training ---------------------------------------------------------------------------------------------------
+@pytest.fixture
+def one_font_dir(tmp_path) -> Path:
+    font = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    if not font.is_file():
+        pytest.skip("DejaVuSans.ttf not installed")
+    (tmp_path / "fonts").mkdir()
+    shutil.copy(font, tmp_path / "fonts")
+    return tmp_path / "fonts"
+
+
+def test_train_rec_cli_writes_loadable_weights_and_resumes(shared, tmp_path, one_font_dir):
+    from recognizer.clip4str.checkpoint import load_model
+    from recognizer.clip4str.config import PRESETS
+
+    out = tmp_path / "rec"
+    args = ["train", "rec", str(out), "--real", str(shared / "data" / "rec" / "mmocr_toy"), "--font-dir",
+            str(one_font_dir), "--batch-size", "4", "--perms", "2", "--ctc-weight", "1", "--val-every", "2",
+            "--workers", "0", "--threads", "1"]
+    result = ocrpipe(*args, "--steps", "2")
+    assert result.returncode == 0, result.stderr
+    model = load_model(out / "model.pt")
+    assert model.cfg == PRESETS["clip4str-tiny"]
+    last = torch.load(out / "last.pt", weights_only=True)
+    assert last["step"] == 2 and "ctc_head" in last  # the CTC head trains on, but is not in the model's weights
+    assert not any("ctc" in key for key in model.state_dict())
+    result = ocrpipe(*args, "--steps", "3", "--resume")
+    assert result.returncode == 0, result.stderr
+    assert "resumed from" in result.stdout and torch.load(out / "last.pt", weights_only=True)["step"] == 3
+    records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if "validation" in r] == [2, 3]
+
+
+def test_train_det_cli_writes_weights(shared, tmp_path, one_font_dir):
+    out = tmp_path / "det"
+    args = ["train", "det", str(out), "--ann", str(shared / "data" / "e2e" / "ic15_toy"), "--font-dir",
+            str(one_font_dir), "--steps", "2", "--batch-size", "2", "--threads", "1"]
+    result = ocrpipe(*args, "--crop-size", "100")
+    assert result.returncode == 2 and "multiple of 32" in result.stderr
+    result = ocrpipe(*args, "--crop-size", "128")
+    assert result.returncode == 0, result.stderr
+    assert (out / "db.pt").is_file() and (out / "checkpoint.pt").is_file()

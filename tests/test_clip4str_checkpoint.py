@@ -285,6 +285,22 @@ def test_our_format_can_keep_fp32(tmp_path):
     assert all(torch.equal(loaded[key], value) for key, value in model.state_dict().items())
 
 
+def test_convolutional_stem_keeps_the_token_grid_and_travels_in_our_format(tmp_path, word_crop):
+    torch.manual_seed(0)
+    cfg = TINY.with_(stem_channels=(8, 16, 32))  # three stride-2 layers: 8x8 patches, as TINY's patchify conv
+    model = CLIP4STR(cfg).eval()
+    images = model_input(model, word_crop)
+    assert model.encode_image(images).shape == CLIP4STR(TINY).encode_image(images).shape
+    path = tmp_path / "stem.pt"
+    save_model(model, path, half=False)
+    loaded = load_model(path)
+    assert loaded.cfg.stem_channels == (8, 16, 32)
+    with torch.inference_mode():
+        torch.testing.assert_close(loaded(images), model(images), atol=0, rtol=0)
+    with pytest.raises(ValueError, match="4-pixel patches"):
+        CLIP4STR(TINY.with_(stem_channels=(16, 32)))
+
+
 def test_ocrpipe_read_runs_on_an_official_b16_file(tmp_path, b16_state_dict, shared):
     path = tmp_path / "downloaded.pt"
     torch.save(released_pt(b16_state_dict), path)

@@ -295,6 +295,13 @@ def test_same_stem_keeps_extensions(tree):
     assert names == {"a.JPG": "scans/a", "b.jpg": "scans/b.jpg", "b.png": "scans/b.png"}
 
 
+def test_a_name_like_a_later_page_keeps_its_extension(tree):
+    (tree / "scans" / "b.P2.png").write_bytes(b"x")  # page 2 of scans/b.png would be written as scans/b.p2.*
+    (tree / "scans" / "a.p7x.png").write_bytes(b"x")  # not a page suffix
+    names = {item.path.name: item.out_name.as_posix() for item in collect_inputs(["scans"])}
+    assert names == {"a.JPG": "scans/a", "a.p7x.png": "scans/a.p7x", "b.P2.png": "scans/b.P2.png", "b.png": "scans/b"}
+
+
 def test_inputs_that_cannot_be_told_apart_are_a_usage_error(tree, monkeypatch):
     (tree / "other").mkdir()
     (tree / "other" / "b.png").write_bytes(b"x")

@@ -63,3 +63,25 @@ def test_arbitrary_order_by_hand():
                                             [0, NEG, NEG, NEG],  # c2 first: BOS only
                                             [0, NEG, 0, NEG],    # c3 after c2
                                             [0, 0, 0, 0]]))      # EOS sees everything
+
+
+def test_ctc_aux_targets_frames_and_impossible_labels():
+    from recognizer.clip4str.charset import CHARSET_36, Tokenizer
+    from recognizer.clip4str.ctc_aux import BLANK, CtcHead, ctc_loss, ctc_targets
+
+    tokenizer = Tokenizer(CHARSET_36)
+    targets, lengths = ctc_targets(tokenizer, ["ab1", "z"], torch.device("cpu"))
+    assert targets.tolist() == [CHARSET_36.index(c) + 1 for c in "ab1z"] and lengths.tolist() == [3, 1]
+    assert BLANK == tokenizer.eos_id  # never inside a label
+
+    torch.manual_seed(0)
+    head = CtcHead(width=8, num_classes=tokenizer.num_classes, grid=(2, 4))
+    features = torch.randn(2, 1 + 2 * 4, 8, requires_grad=True)
+    log_probs = head(features)
+    assert log_probs.shape == (4, 2, tokenizer.num_classes)  # one frame per token column
+    torch.testing.assert_close(log_probs.exp().sum(-1), torch.ones(4, 2))
+    loss = ctc_loss(head, features, tokenizer, ["ab", "c"])
+    loss.backward()
+    assert loss.item() > 0 and features.grad[:, 1:].abs().sum() > 0 and features.grad[:, 0].abs().sum() == 0
+    # 5 characters cannot fit 4 frames: that label adds nothing instead of an infinite loss
+    assert torch.isfinite(ctc_loss(head, features, tokenizer, ["abcde", "c"]))

@@ -67,8 +67,8 @@ def train_db(out_dir: str | Path, *, ann_dirs: Sequence[str | Path] = (), ann_sp
     ``ann_split`` picks the part of each ann folder to train on: "train" leaves out the fixed validation third
     (see ``ocrpipe.metrics.det.load_annotations``), "all" uses everything.
     The model comes from, in order: the checkpoint when resuming, ``init_weights`` (an ocrpipe-db/1 file, to
-    fine-tune), or a fresh ``DBNet(config)``. ``optimizer`` is ``"adamw"`` or ``"sgd"`` (momentum 0.9). AMP (fp16
-    autocast + gradient scaling) is used on CUDA when ``amp`` is true. Ctrl-C saves a checkpoint and the weights,
+    fine-tune), or a fresh ``DBNet(config)``. ``optimizer`` is ``"adamw"`` or ``"sgd"`` (momentum 0.9). With ``amp``,
+    the network runs in mixed precision: float16 with gradient scaling on CUDA, bfloat16 on CPU. Ctrl-C saves a checkpoint and the weights,
     then re-raises KeyboardInterrupt.
     """
     out = Path(out_dir)
@@ -93,8 +93,7 @@ def train_db(out_dir: str | Path, *, ann_dirs: Sequence[str | Path] = (), ann_sp
         opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay)
     else:
         raise ValueError(f"optimizer must be 'adamw' or 'sgd', got {optimizer!r}")
-    use_amp = amp and dev.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    scaler = torch.amp.GradScaler("cuda", enabled=amp and dev.type == "cuda")  # bfloat16 (CPU) needs no scaling
     step = 0
     if state is not None:
         opt.load_state_dict(state["optimizer"])
@@ -106,7 +105,8 @@ def train_db(out_dir: str | Path, *, ann_dirs: Sequence[str | Path] = (), ann_sp
     stream = TrainingStream(annotations, renderer, renderer_fraction, augment, text_unit, seed + step)
     batches = iter(DataLoader(stream, batch_size=batch_size, num_workers=workers, persistent_workers=workers > 0))
     criterion = DBLoss(loss_weights)
-    autocast = torch.autocast("cuda", dtype=torch.float16) if use_amp else nullcontext()
+    amp_dtype = torch.float16 if dev.type == "cuda" else torch.bfloat16
+    autocast = torch.autocast(dev.type, dtype=amp_dtype) if amp else nullcontext()
     meta = {"steps": steps, "data": [str(d) for d in ann_dirs] + (["renderer"] if renderer else []),
             "text_unit": text_unit}
 

@@ -322,11 +322,15 @@ def bend_block(block: Block, amount: float, wave: bool) -> Block:
 # ------------------------------------------------------------------------------------------------- canvas
 
 def clutter(rng: np.random.Generator, canvas: np.ndarray, count: int) -> None:
-    """Non-text distractors in place: filled shapes, lines, bar codes, textured patches."""
+    """Non-text distractors in place: filled shapes, lines, bar codes, textured patches, and the repetitive
+    structures that a detector trained on text alone fires on in photos: window and tile grids, railings."""
     h, w = canvas.shape[:2]
     for _ in range(count):
         colour = tuple(float(c) for c in random_colour(rng))
-        kind = int(rng.integers(5))
+        kind = int(rng.integers(7))
+        if kind >= 5:
+            (window_grid if kind == 5 else railing)(rng, canvas, colour)
+            continue
         x, y = int(rng.integers(w)), int(rng.integers(h))
         s = int(rng.integers(10, max(11, min(h, w) // 3)))
         if kind == 0:
@@ -347,6 +351,47 @@ def clutter(rng: np.random.Generator, canvas: np.ndarray, count: int) -> None:
             x1, y1 = min(w, x + s * 2), min(h, y + s)
             if x1 - x > 1 and y1 - y > 1:
                 canvas[y:y1, x:x1] = background(rng, y1 - y, x1 - x)
+
+
+def _quad_in(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """A random perspective quadrilateral (4 x 2, clockwise from top-left) of a region of an h x w canvas."""
+    rw, rh = rng.uniform(0.15, 0.7) * w, rng.uniform(0.1, 0.6) * h
+    x0, y0 = rng.uniform(-0.1 * w, w - 0.5 * rw), rng.uniform(-0.1 * h, h - 0.5 * rh)
+    quad = np.array([[x0, y0], [x0 + rw, y0], [x0 + rw, y0 + rh], [x0, y0 + rh]], np.float32)
+    return quad + rng.normal(0, 0.08, (4, 2)).astype(np.float32) * np.array([rw, rh], np.float32)
+
+
+def window_grid(rng: np.random.Generator, canvas: np.ndarray, colour: tuple[float, ...]) -> None:
+    """Rows x columns of small rectangles (building windows, tiles, shelves) seen in perspective."""
+    h, w = canvas.shape[:2]
+    rows, cols = int(rng.integers(2, 14)), int(rng.integers(2, 24))
+    cell_w, cell_h = 40, int(40 * rng.uniform(0.3, 1.5))
+    fill_w, fill_h = rng.uniform(0.4, 0.9), rng.uniform(0.3, 0.9)
+    flat = np.zeros((rows * cell_h, cols * cell_w), np.float32)
+    for r in range(rows):
+        for c in range(cols):
+            if rng.random() < 0.9:
+                x, y = c * cell_w, r * cell_h
+                flat[y:y + int(cell_h * fill_h), x:x + int(cell_w * fill_w)] = 1.0
+    src = np.array([[0, 0], [flat.shape[1], 0], [flat.shape[1], flat.shape[0]], [0, flat.shape[0]]], np.float32)
+    alpha = cv2.warpPerspective(flat, cv2.getPerspectiveTransform(src, _quad_in(rng, h, w)), (w, h))
+    alpha *= rng.uniform(0.4, 1.0)
+    canvas[:] = canvas * (1 - alpha[..., None]) + np.asarray(colour, np.float32) * alpha[..., None]
+
+
+def railing(rng: np.random.Generator, canvas: np.ndarray, colour: tuple[float, ...]) -> None:
+    """Evenly spaced parallel bars (railings, fences, blinds, hatching), any direction."""
+    h, w = canvas.shape[:2]
+    angle = rng.uniform(0, np.pi)
+    direction = np.array([np.cos(angle), np.sin(angle)])
+    normal = np.array([-direction[1], direction[0]])
+    length, gap = rng.uniform(0.1, 0.6) * max(h, w), rng.uniform(4, 30)
+    start = np.array([rng.uniform(0, w), rng.uniform(0, h)])
+    thickness = int(rng.integers(1, max(2, int(gap * 0.6))))
+    for i in range(int(rng.integers(4, 30))):
+        a = start + i * gap * normal
+        b = a + length * direction
+        cv2.line(canvas, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), colour, thickness)
 
 
 def paper_texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:

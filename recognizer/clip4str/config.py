@@ -11,6 +11,9 @@ class Clip4StrConfig:
     # image tower (open_clip VisionTransformer)
     image_size: tuple[int, int] = (224, 224)  # H, W
     patch_size: tuple[int, int] = (16, 16)  # H, W
+    # () = open_clip's patchify convolution (all published CLIP weights); otherwise the channels of a convolutional
+    # stem of 3x3 stride-2 conv-BN-ReLU layers (one per halving of the square patch) that replaces it
+    stem_channels: tuple[int, ...] = ()
     vision_width: int = 768
     vision_layers: int = 12
     vision_heads: int = 12
@@ -44,7 +47,7 @@ class Clip4StrConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "Clip4StrConfig":
         known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
-        for key in ("image_size", "patch_size", "mean", "std"):
+        for key in ("image_size", "patch_size", "stem_channels", "mean", "std"):
             if key in known:
                 known[key] = tuple(known[key])
         return cls(**known)
@@ -60,12 +63,12 @@ PRESETS: dict[str, Clip4StrConfig] = {
     "clip4str-large": Clip4StrConfig(
         patch_size=(14, 14), vision_width=1024, vision_layers=24, vision_heads=16,
         embed_dim=768, text_width=768, text_layers=12, text_heads=12),
-    # The model we train and ship: 32x128 input with 8x8 patches (4x16 tokens, half the cost of PARSeq's 4x8),
-    # a small text tower trained from scratch. Its token embedding and first text block stay frozen at their random values, as the reference
+    # The model we train and ship: 32x128 input with 8x8 patches (4x16 tokens, half the cost of PARSeq's 4x8)
+    # embedded by a 3-layer convolutional stem, a small text tower trained from scratch. Its token embedding and first text block stay frozen at their random values, as the reference
     # freezes them: a random code per BPE token is input enough, and the 49408-row table costs most of the text
     # tower's training time otherwise. Sizes chosen by measurement, see ocrpipe/weights/MODEL_CARD.md.
     "clip4str-tiny": Clip4StrConfig(
-        image_size=(32, 128), patch_size=(8, 8), vision_width=192, vision_layers=6, vision_heads=3,
+        image_size=(32, 128), patch_size=(8, 8), stem_channels=(32, 64, 128), vision_width=192, vision_layers=6, vision_heads=3,
         embed_dim=192, text_width=128, text_layers=3, text_heads=2, text_freeze_layers=1,
         decoder_heads=6),
 }

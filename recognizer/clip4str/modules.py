@@ -22,7 +22,32 @@ def build_clip(cfg: Clip4StrConfig) -> open_clip.model.CLIP:
     text = open_clip.model.CLIPTextCfg(
         context_length=cfg.clip_context_length, vocab_size=cfg.vocab_size,
         width=cfg.text_width, heads=cfg.text_heads, layers=cfg.text_layers)
-    return open_clip.model.CLIP(cfg.embed_dim, vision, text, quick_gelu=True)
+    clip = open_clip.model.CLIP(cfg.embed_dim, vision, text, quick_gelu=True)
+    if cfg.stem_channels:
+        clip.visual.conv1 = ConvStem(cfg.stem_channels, cfg.vision_width, cfg.patch_size)
+    return clip
+
+
+class ConvStem(nn.Sequential):
+    """Patch embedding by a few strided convolutions instead of one patchify convolution.
+
+    Same output grid as the patchify conv it replaces ([B, width, H / patch, W / patch]), so the rest of the open_clip
+    ViT is unchanged. Early convolutions make a small ViT trained from scratch learn much sooner (Xiao et al. 2021,
+    "Early Convolutions Help Transformers See Better"; SVTR embeds text images the same way).
+    """
+
+    def __init__(self, channels: tuple[int, ...], width: int, patch_size: tuple[int, int]):
+        if patch_size[0] != patch_size[1] or patch_size[0] != 2 ** len(channels):
+            raise ValueError(f"a stem of {len(channels)} stride-2 layers makes {2 ** len(channels)}-pixel patches, "
+                             f"not {patch_size}")
+        layers: list[nn.Module] = []
+        previous = 3
+        for out in channels:
+            layers += [nn.Conv2d(previous, out, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(out),
+                       nn.ReLU(inplace=True)]
+            previous = out
+        layers.append(nn.Conv2d(previous, width, 1))
+        super().__init__(*layers)
 
 
 def encode_image_tokens(clip: open_clip.model.CLIP, images: Tensor) -> Tensor:

@@ -73,6 +73,7 @@ class PsmLoss:
     visual: Tensor
     cross: Tensor
     perms: Tensor
+    image_features: Tensor | None = None  # F_i, for auxiliary losses on the image encoder (ctc_aux.py)
     # per permutation, for tests and logging
     visual_logits: list[Tensor] = field(default_factory=list)
     cross_logits: list[Tensor] = field(default_factory=list)
@@ -97,7 +98,7 @@ def psm_loss(model: CLIP4STR, images: Tensor, labels: list[str], perms: Tensor |
     padding = (context == tokenizer.pad_id) | (context == tokenizer.eos_id)
     num_queries = context.shape[1]
     result = PsmLoss(total=images.new_zeros(()), visual=images.new_zeros(()), cross=images.new_zeros(()),
-                     perms=perms)
+                     perms=perms, image_features=image_features)
     weighted_visual = weighted_cross = images.new_zeros(())
     num_targets_sum = 0
     num_targets = int((target_out != tokenizer.pad_id).sum())

@@ -23,6 +23,7 @@ from ocrpipe.metrics.rec import score_recognition
 from ocrpipe.models import pick_device
 from recognizer.clip4str.checkpoint import load_model, model_from_clip_weights, save_model
 from recognizer.clip4str.config import PRESETS
+from recognizer.clip4str.ctc_aux import CtcHead, ctc_loss
 from recognizer.clip4str.model import CLIP4STR
 from recognizer.clip4str.psm import psm_loss
 from recognizer.data import MixedCropStream, collate, load_rgb, read_labels
@@ -36,6 +37,7 @@ class TrainOptions:
     preset: str = "clip4str-tiny"
     real_dirs: list[str] = field(default_factory=list)  # labels.tsv sets; their fixed 10% stays out for validation
     synth_fraction: float = 0.5  # share of synthetic words in each batch (rendered on the fly)
+    font_dir: str | None = None  # fonts for the synthetic words (default: the installed training fonts)
     init_clip: str | None = None  # open_clip / OpenAI-layout CLIP weights to start from
     init: str | None = None  # recognizer weights (ours or official CLIP4STR) to continue training from
     steps: int = 20_000
@@ -46,6 +48,8 @@ class TrainOptions:
     warmup_pct: float = 0.075
     grad_clip: float = 20.0
     num_perms: int = 6
+    ctc_weight: float = 0.0  # > 0: auxiliary CTC loss on the image tokens (ctc_aux.py; a from-scratch training aid)
+    amp: bool = True  # mixed precision: float16 on CUDA, bfloat16 on CPU (1.5x faster on AVX512-BF16 CPUs)
     num_workers: int = 1
     threads: int = 0  # torch intra-op threads on CPU (0: torch's default)
     val_every: int = 500
@@ -59,12 +63,16 @@ def _no_decay(name: str, param: torch.nn.Parameter) -> bool:
                                                      "text_embed", "class_embedding", "positional_embedding"))
 
 
-def build_optimizer(model: CLIP4STR, opts: TrainOptions) -> tuple[torch.optim.Optimizer, list[float]]:
-    """AdamW with four groups (towers / decoders x decay / no decay), as the reference."""
+def build_optimizer(model: CLIP4STR, opts: TrainOptions, aux_head: torch.nn.Module | None = None
+                    ) -> tuple[torch.optim.Optimizer, list[float]]:
+    """AdamW with four groups (towers / decoders x decay / no decay), as the reference; an auxiliary head
+    trains with the decoders."""
     groups: dict[tuple[bool, bool], list] = {(d, n): [] for d in (False, True) for n in (False, True)}
     for name, param in model.named_parameters():
         if param.requires_grad:
             groups[(name.startswith(("visual_decoder.", "cross_decoder.")), _no_decay(name, param))].append(param)
+    for name, param in aux_head.named_parameters() if aux_head is not None else ():
+        groups[(True, _no_decay(name, param))].append(param)
     param_groups, max_lrs = [], []
     for (is_decoder, no_decay), params in groups.items():
         lr = opts.lr * (opts.decoder_lr_scale if is_decoder else 1.0)
@@ -121,14 +129,21 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
         model = CLIP4STR(PRESETS[opts.preset])
     cfg = model.cfg
     model.to(device).train()
-    optimizer, max_lrs = build_optimizer(model, opts)
+    ctc_head = None
+    if opts.ctc_weight > 0:
+        grid = (cfg.image_size[0] // cfg.patch_size[0], cfg.image_size[1] // cfg.patch_size[1])
+        ctc_head = CtcHead(cfg.embed_dim, model.tokenizer.num_classes, grid).to(device).train()
+    optimizer, max_lrs = build_optimizer(model, opts, ctc_head)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lrs, total_steps=opts.steps + 1,
                                                    pct_start=opts.warmup_pct, cycle_momentum=False)
-    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
+    amp_dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
+    scaler = torch.amp.GradScaler("cuda", enabled=opts.amp and device.type == "cuda")  # bfloat16 needs no scaling
     step, best = 0, -1.0
     if resume and (out / "last.pt").exists():
         state = torch.load(out / "last.pt", map_location=device, weights_only=True)
         model.load_state_dict(state["model"])
+        if ctc_head is not None and "ctc_head" in state:
+            ctc_head.load_state_dict(state["ctc_head"])
         optimizer.load_state_dict(state["optimizer"])
         step, best = state["step"], state["best"]
         with warnings.catch_warnings():  # the schedule is a function of (step, --steps): replay it to `step`
@@ -142,7 +157,7 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
     synth_sample = None
     if opts.synth_fraction > 0:
         from ocrpipe.synth.render import WordRenderer
-        synth_sample = WordRenderer(seed=opts.seed).sample
+        synth_sample = WordRenderer(seed=opts.seed, font_dir=opts.font_dir).sample
     to_tensor = partial(crop_to_tensor, image_size=cfg.image_size, mean=cfg.mean, std=cfg.std)
     stream = MixedCropStream(real_train, to_tensor, cfg.charset, cfg.max_label_length, opts.synth_fraction,
                              synth_sample, real_crop_augment(), seed=opts.seed + step)
@@ -152,6 +167,8 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
     def save_checkpoint() -> None:
         state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "best": best,
                  "options": asdict(opts)}
+        if ctc_head is not None:
+            state["ctc_head"] = ctc_head.state_dict()
         torch.save(state, out / "last.tmp")
         (out / "last.tmp").replace(out / "last.pt")
 
@@ -162,10 +179,14 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
             if step >= opts.steps:
                 break
             images = images.to(device, non_blocking=True)
-            with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=opts.amp):
                 loss = psm_loss(model, images, labels, num_perms=opts.num_perms)
+                total = loss.total
+                if ctc_head is not None:
+                    aux = ctc_loss(ctc_head, loss.image_features, model.tokenizer, labels)
+                    total = total + opts.ctc_weight * aux
             optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss.total).backward()
+            scaler.scale(total).backward()
             scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(model.parameters(), opts.grad_clip)
             scaler.step(optimizer)
@@ -174,10 +195,12 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
             step += 1
             seen += len(labels)
             if step % opts.log_every == 0:
-                record = {"step": step, "loss": round(loss.total.item(), 4), "visual": round(loss.visual.item(), 4),
+                record = {"step": step, "loss": round(total.item(), 4), "visual": round(loss.visual.item(), 4),
                           "cross": round(loss.cross.item(), 4), "lr": schedule.get_last_lr()[0],
                           "crops_per_s": round(seen / (time.time() - started), 1),
                           "elapsed_s": round(time.time() - started)}
+                if ctc_head is not None:
+                    record["ctc"] = round(aux.item(), 4)
                 print(json.dumps(record), file=log, flush=True)
                 print(json.dumps(record), flush=True)
             if step % opts.val_every == 0 or step == opts.steps:
