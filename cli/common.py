@@ -7,6 +7,8 @@ from typing import Iterator
 
 import click
 
+MIN_CONF = 0.0  # default of `--min-conf` (run, eval e2e): words read with lower confidence are dropped
+
 device_option = click.option(
     "--device", default="auto", show_default=True, metavar="auto|cpu|cuda[:N]",
     help="Where the models run; auto picks CUDA when available.")

@@ -6,7 +6,7 @@ import time
 
 import click
 
-from cli.common import (add_options, batch_size_option, decode_options, device_option, postprocess_options,
+from cli.common import (MIN_CONF, add_options, batch_size_option, decode_options, device_option, postprocess_options,
                         postprocess_params, rec_model_option, recognizer_options, trust_option)
 from ocrpipe.errors import ExitCode, UsageError
 
@@ -116,37 +116,46 @@ def eval_det(datasets, split, det_model, det_thresh, box_thresh, unclip_ratio, m
 @rec_model_option
 @trust_option
 @device_option
+@click.option("--min-conf", "min_confs", type=click.FloatRange(0, 1), multiple=True, default=[MIN_CONF],
+              show_default=True, help="Drop words read with lower confidence, as `run --min-conf`; repeat it to "
+                                      "score several thresholds from one pass of the models.")
 @click.option("--json", "as_json", is_flag=True)
 def eval_e2e(datasets, level, split, det_model, det_thresh, box_thresh, unclip_ratio, max_candidates, polygons,
-             dilate, rec_model, trust_checkpoint, device, as_json):
+             dilate, rec_model, trust_checkpoint, device, min_confs, as_json):
     """Detection, end-to-end (box + text) and page bag-of-words P/R/F on DATASETS."""
     from ocrpipe.metrics.det import evaluate_end_to_end
     from ocrpipe.pipeline import Pipeline
-    from ocrpipe.types import Word
 
     params = postprocess_params(det_thresh, box_thresh, unclip_ratio, max_candidates, polygons, dilate)
     pipeline = Pipeline.from_pretrained(det_model, rec_model, device=device, postprocess=params,
-                                        trust_checkpoint=trust_checkpoint)
+                                        trust_checkpoint=trust_checkpoint, min_conf=min(min_confs))
     for dataset, labelled in _load_sets(datasets, split).items():
         started = time.perf_counter()
-        predictions = {}
-        for stem, ann in labelled.items():
-            page = pipeline.run(ann.image)
-            if level == "word":
-                predictions[stem] = page.words
-            else:  # each layout line as one box with its text
-                predictions[stem] = [Word(text=line.text, confidence=1.0, polygon=_box(line.bbox))
-                                     for block in page.blocks for line in block.lines]
-        totals = evaluate_end_to_end(predictions, labelled)
-        metrics = {name: counts.as_dict() for name, counts in totals.items()}
-        metrics["images_per_s"] = round(len(labelled) / (time.perf_counter() - started), 2)
-        if as_json:
-            _report(dataset, metrics, True)
-        else:
-            click.echo(f"{dataset} [{level}]")
-            for name, counts in totals.items():
-                click.echo(f"  {name:13s} P={counts.precision:.4f} R={counts.recall:.4f} F={counts.f1:.4f}")
+        words = {stem: pipeline.run(ann.image).words for stem, ann in labelled.items()}
+        seconds = time.perf_counter() - started
+        for min_conf in sorted(set(min_confs)):
+            kept = {stem: [w for w in page_words if w.confidence >= min_conf] for stem, page_words in words.items()}
+            predictions = kept if level == "word" else {stem: _line_words(w) for stem, w in kept.items()}
+            totals = evaluate_end_to_end(predictions, labelled)
+            metrics = {name: counts.as_dict() for name, counts in totals.items()}
+            metrics["min_conf"] = min_conf
+            metrics["images_per_s"] = round(len(labelled) / seconds, 2)
+            if as_json:
+                _report(dataset, metrics, True)
+            else:
+                click.echo(f"{dataset} [{level}, min-conf {min_conf:g}]")
+                for name, counts in totals.items():
+                    click.echo(f"  {name:13s} P={counts.precision:.4f} R={counts.recall:.4f} F={counts.f1:.4f}")
     return ExitCode.OK
+
+
+def _line_words(words: list) -> list:
+    """Each layout line of the page the words make, as one box with its text (for line-level annotations)."""
+    from ocrpipe.layout import build_page_blocks
+    from ocrpipe.types import Word
+
+    return [Word(text=line.text, confidence=1.0, polygon=_box(line.bbox))
+            for block in build_page_blocks(words) for line in block.lines]
 
 
 def _box(bbox):

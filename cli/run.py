@@ -5,7 +5,7 @@ import json
 import time
 import click
 
-from cli.common import (add_options, batch_size_option, device_option, error_line, inputs_options,
+from cli.common import (MIN_CONF, add_options, batch_size_option, device_option, error_line, inputs_options,
                         decode_options, postprocess_options, postprocess_params, progress_bar, rec_model_option,
                         recognizer_options, show_progress, trust_option)
 from ocrpipe.errors import ExitCode, OcrpipeError, UsageError
@@ -42,7 +42,7 @@ def parse_formats(ctx, param, value: str) -> list[str]:
 @trust_option
 @add_options(postprocess_options)
 @add_options(decode_options)
-@click.option("--min-conf", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+@click.option("--min-conf", type=click.FloatRange(0, 1), default=MIN_CONF, show_default=True,
               help="Drop words read with lower confidence.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no summary (errors are still printed).")
 @click.option("-v", "--verbose", is_flag=True, help="One line per file with words and timings.")

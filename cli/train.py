@@ -19,6 +19,9 @@ def train() -> None:
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--real", "real_dirs", multiple=True, type=click.Path(exists=True, file_okay=False),
               help=REAL_REC_HELP)
+@click.option("--real-caseless", "caseless_dirs", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="Like --real, for a set whose labels were upper-cased whatever the print (e.g. SROIE crops): "
+                   "its letters are scored case-insensitively.")
 @click.option("--synth-fraction", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Share of synthetic words (rendered on the fly) in the training stream.")
 @click.option("--font-dir", type=click.Path(exists=True, file_okay=False), help=FONT_DIR_HELP)
@@ -46,16 +49,17 @@ def train() -> None:
 @click.option("--amp/--no-amp", default=True, show_default=True, help=AMP_HELP)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT_DIR/last.pt.")
-def train_rec(out_dir, real_dirs, synth_fraction, font_dir, preset, init_clip, init_weights, steps, batch_size, lr,
-              decoder_lr_scale, perms, ctc_weight, val_every, workers, threads, device, amp, seed, resume):
+def train_rec(out_dir, real_dirs, caseless_dirs, synth_fraction, font_dir, preset, init_clip, init_weights, steps,
+              batch_size, lr, decoder_lr_scale, perms, ctc_weight, val_every, workers, threads, device, amp, seed, resume):
     """Train CLIP4STR (both branches, permuted sequence modelling) into OUT_DIR."""
     from recognizer.clip4str.train import TrainOptions, train as run_training
 
-    options = TrainOptions(out_dir=out_dir, preset=preset, real_dirs=list(real_dirs), synth_fraction=synth_fraction,
-                           font_dir=font_dir,
+    options = TrainOptions(out_dir=out_dir, preset=preset, real_dirs=list(real_dirs),
+                           caseless_dirs=list(caseless_dirs), synth_fraction=synth_fraction, font_dir=font_dir,
                            init_clip=init_clip, init=init_weights, steps=steps, batch_size=batch_size, lr=lr,
-                           decoder_lr_scale=decoder_lr_scale, num_perms=perms, ctc_weight=ctc_weight, num_workers=workers, threads=threads,
-                           val_every=val_every, device=device, amp=amp, seed=seed)
+                           decoder_lr_scale=decoder_lr_scale, num_perms=perms, ctc_weight=ctc_weight,
+                           num_workers=workers, threads=threads, val_every=val_every, device=device, amp=amp,
+                           seed=seed)
     run_training(options, resume=resume)
     return ExitCode.OK
 

@@ -23,11 +23,12 @@ MIN_SIDE = 4  # pixels
 class Sample:
     path: Path
     text: str
+    caseless: bool = False  # the label's case says nothing about the print (e.g. SROIE's upper-cased transcripts)
 
 
-def read_labels(directory: str | Path, split: str = "all") -> list[Sample]:
+def read_labels(directory: str | Path, split: str = "all", caseless: bool = False) -> list[Sample]:
     """Samples of `DIR/labels.tsv` (`relative_path<TAB>text`); split is "all", "train" or "val" (a fixed 10% of
-    every set, by a hash of the crop's relative path)."""
+    every set, by a hash of the crop's relative path); `caseless` marks every sample's label as case-free."""
     directory = Path(directory)
     samples = []
     with open(directory / "labels.tsv", encoding="utf-8") as f:
@@ -38,7 +39,7 @@ def read_labels(directory: str | Path, split: str = "all") -> list[Sample]:
             relative, text = line.split("\t", 1)
             if not keep(relative, split, VALIDATION_PERCENT):
                 continue
-            samples.append(Sample(directory / relative, text))
+            samples.append(Sample(directory / relative, text, caseless))
     return samples
 
 
@@ -57,7 +58,7 @@ def load_rgb(path: Path) -> Image.Image:
 
 
 class MixedCropStream(IterableDataset):
-    """An endless stream of (image tensor, label): real crops (augmented) and on-the-fly synthetic words.
+    """An endless stream of (image tensor, label, caseless): real crops (augmented) and on-the-fly synthetic words.
 
     Each worker draws from its own RNG seeded by (seed, worker id), so two runs with the same seed see the same data.
     """
@@ -75,7 +76,7 @@ class MixedCropStream(IterableDataset):
         self.augment = augment
         self.seed = seed
 
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, str]]:
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, str, bool]]:
         worker = get_worker_info()
         worker_id = worker.id if worker else 0
         rng = random.Random(self.seed * 1000 + worker_id)
@@ -86,20 +87,22 @@ class MixedCropStream(IterableDataset):
                 array, text = self.synth_sample(self.seed * 10_000_000 + synth_index)
                 synth_index += stride
                 image = Image.fromarray(array)
+                caseless = False
             else:
                 sample = self.real[rng.randrange(len(self.real))]
                 image = load_rgb(sample.path)
-                text = sample.text
+                text, caseless = sample.text, sample.caseless
                 if min(image.size) < MIN_SIDE:  # degenerate crop: nothing to read, and augmentations fail on it
                     continue
                 if self.augment is not None:
                     image = self.augment(image)
             label = training_label(text, self.charset, self.max_length)
             if label:
-                yield self.to_tensor(image), label
+                yield self.to_tensor(image), label, caseless
 
 
-def collate(batch: list[tuple[torch.Tensor, str]]) -> tuple[torch.Tensor, list[str]]:
-    images, labels = zip(*batch)
-    return torch.stack(images), list(labels)
+def collate(batch: list[tuple[torch.Tensor, str, bool]]) -> tuple[torch.Tensor, list[str], torch.Tensor]:
+    """Stacked images, labels, and a bool tensor of which labels are case-free."""
+    images, labels, caseless = zip(*batch)
+    return torch.stack(images), list(labels), torch.tensor(caseless, dtype=torch.bool)
 

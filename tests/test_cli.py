@@ -243,8 +243,14 @@ def test_train_rec_cli_writes_loadable_weights_and_resumes(shared, tmp_path, one
     from recognizer.clip4str.checkpoint import load_model
     from recognizer.clip4str.config import PRESETS
 
+    toy = shared / "data" / "rec" / "mmocr_toy"
+    upper = tmp_path / "upper_toy"  # the same crops with SROIE-style upper-cased labels
+    upper.mkdir()
+    (upper / "images").symlink_to(toy / "images")
+    rows = [line.split("\t") for line in (toy / "labels.tsv").read_text().splitlines()]
+    (upper / "labels.tsv").write_text("".join(f"{path}\t{text.upper()}\n" for path, text in rows))
     out = tmp_path / "rec"
-    args = ["train", "rec", str(out), "--real", str(shared / "data" / "rec" / "mmocr_toy"), "--font-dir",
+    args = ["train", "rec", str(out), "--real", str(toy), "--real-caseless", str(upper), "--font-dir",
             str(one_font_dir), "--batch-size", "4", "--perms", "2", "--ctc-weight", "1", "--val-every", "2",
             "--workers", "0", "--threads", "1"]
     result = ocrpipe(*args, "--steps", "2")
@@ -259,6 +265,7 @@ def test_train_rec_cli_writes_loadable_weights_and_resumes(shared, tmp_path, one
     assert "resumed from" in result.stdout and torch.load(out / "last.pt", weights_only=True)["step"] == 3
     records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records if "validation" in r] == [2, 3]
+    assert set(records[-1]["validation"]) == {"mmocr_toy", "upper_toy"}
 
 
 def test_train_det_cli_writes_weights(shared, tmp_path, one_font_dir):
@@ -270,3 +277,25 @@ def test_train_det_cli_writes_weights(shared, tmp_path, one_font_dir):
     result = ocrpipe(*args, "--crop-size", "128")
     assert result.returncode == 0, result.stderr
     assert (out / "db.pt").is_file() and (out / "checkpoint.pt").is_file()
+
+
+def test_eval_e2e_scores_several_min_conf_thresholds_from_one_pass(shared, tmp_path):
+    ann = tmp_path / "set" / "ann"
+    ann.mkdir(parents=True)
+    (tmp_path / "set" / "images").symlink_to(shared / "data" / "e2e" / "ic15_toy" / "images")
+    for stem in ("img_1", "img_2"):
+        (ann / f"{stem}.json").write_text((shared / "data" / "e2e" / "ic15_toy" / "ann" / f"{stem}.json").read_text())
+
+    def rows(*thresholds: str) -> list[dict]:
+        args = [arg for t in thresholds for arg in ("--min-conf", t)]
+        result = ocrpipe("eval", "e2e", str(tmp_path / "set"), *args, "--json", "--device", "cpu")
+        assert result.returncode == 0, result.stderr
+        return [json.loads(line) for line in result.stdout.splitlines()]
+
+    every, strict = rows("0.5", "0")
+    assert (every["min_conf"], strict["min_conf"]) == (0.0, 0.5)
+    assert every["det"]["predicted"] > 0 and every["det"]["expected"] == strict["det"]["expected"] > 0
+    assert strict["det"]["predicted"] <= every["det"]["predicted"]
+    alone, = rows("0.5")  # the same numbers as a run with that threshold only
+    scores = ("det", "e2e", "bag_of_words")
+    assert [alone[k] for k in scores] == [strict[k] for k in scores]

@@ -85,3 +85,64 @@ def test_ctc_aux_targets_frames_and_impossible_labels():
     assert loss.item() > 0 and features.grad[:, 1:].abs().sum() > 0 and features.grad[:, 0].abs().sum() == 0
     # 5 characters cannot fit 4 frames: that label adds nothing instead of an infinite loss
     assert torch.isfinite(ctc_loss(head, features, tokenizer, ["abcde", "c"]))
+
+
+def test_case_partners_pair_letters_only():
+    from recognizer.clip4str.charset import CHARSET_94, Tokenizer
+
+    tokenizer = Tokenizer(CHARSET_94)
+    partners = tokenizer.case_partners()
+    assert partners.shape == (tokenizer.num_classes,)
+    for char, other in (("a", "A"), ("Z", "z")):
+        assert partners[CHARSET_94.index(char) + 1] == CHARSET_94.index(other) + 1
+    for char in "7$.":
+        assert partners[CHARSET_94.index(char) + 1] == CHARSET_94.index(char) + 1
+    assert partners[tokenizer.eos_id] == tokenizer.eos_id
+
+
+def test_fold_case_gives_letters_both_cases_only_on_flagged_rows():
+    from recognizer.clip4str.charset import CHARSET_94, Tokenizer
+    from recognizer.clip4str.psm import fold_case
+
+    tokenizer = Tokenizer(CHARSET_94)
+    log_probs = torch.randn(2, 3, tokenizer.num_classes, generator=torch.Generator().manual_seed(0)).log_softmax(-1)
+    folded = fold_case(log_probs, torch.tensor([True, False]), tokenizer.case_partners())
+    a, upper_a, seven = (CHARSET_94.index(c) + 1 for c in "aA7")
+    torch.testing.assert_close(folded[0, :, a].exp(), log_probs[0, :, a].exp() + log_probs[0, :, upper_a].exp())
+    torch.testing.assert_close(folded[0, :, upper_a], folded[0, :, a])
+    assert torch.equal(folded[0, :, seven], log_probs[0, :, seven])  # no case, no change
+    assert torch.equal(folded[1], log_probs[1])  # unflagged row untouched
+
+
+def test_caseless_ctc_scores_an_upper_cased_label_like_the_print():
+    from recognizer.clip4str.charset import CHARSET_94, Tokenizer
+    from recognizer.clip4str.ctc_aux import CtcHead, ctc_loss
+
+    tokenizer = Tokenizer(CHARSET_94)
+    torch.manual_seed(0)
+    head = CtcHead(width=8, num_classes=tokenizer.num_classes, grid=(2, 4))
+    features = torch.randn(2, 1 + 2 * 4, 8)
+    caseless = torch.tensor([True, True])
+    upper = ctc_loss(head, features, tokenizer, ["AB", "C1"], caseless)
+    torch.testing.assert_close(upper, ctc_loss(head, features, tokenizer, ["ab", "c1"], caseless))
+    # case-free scoring can only add probability
+    assert upper < ctc_loss(head, features, tokenizer, ["AB", "C1"])
+
+
+def test_caseless_psm_loss_is_lower_and_reaches_the_gradient():
+    from recognizer.clip4str.config import PRESETS
+    from recognizer.clip4str.model import CLIP4STR
+    from recognizer.clip4str.psm import psm_loss
+
+    torch.manual_seed(0)
+    model = CLIP4STR(PRESETS["clip4str-tiny"]).train()
+    images = torch.randn(2, 3, *model.cfg.image_size)
+    perms = sample_permutations(4, 2)
+    labels = ["ABCD", "EF12"]
+    torch.manual_seed(1)
+    cased = psm_loss(model, images, labels, perms=perms)
+    torch.manual_seed(1)
+    caseless = psm_loss(model, images, labels, perms=perms, caseless=torch.tensor([True, False]))
+    assert caseless.total < cased.total  # the first word's letters now also count the lower-case class
+    caseless.total.backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.visual_decoder.parameters())

@@ -70,6 +70,15 @@ class Tokenizer:
         """Rows of the decoder's token embedding: head classes + BOS + PAD."""
         return len(self.charset) + 3
 
+    def case_partners(self) -> torch.Tensor:
+        """[num_classes] ids: each head class's other-case letter (`a` <-> `A`), or the class itself when the
+        charset has no such partner (digits, punctuation, EOS). Used by the case-insensitive training loss."""
+        index = {c: i + 1 for i, c in enumerate(self.charset)}
+        partners = list(range(self.num_classes))
+        for c, i in index.items():
+            partners[i] = index.get(c.swapcase(), i)
+        return torch.tensor(partners, dtype=torch.long)
+
     def ids_to_text(self, ids: list[int]) -> str:
         return "".join(self.charset[i - 1] for i in ids if 1 <= i <= len(self.charset))
 

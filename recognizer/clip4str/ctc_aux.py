@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from recognizer.clip4str.charset import Tokenizer
+from recognizer.clip4str.psm import fold_case
 
 BLANK = 0  # the tokenizer's EOS id, which never appears inside a label
 
@@ -41,8 +42,13 @@ def ctc_targets(tokenizer: Tokenizer, labels: list[str], device: torch.device) -
     return ids[is_char], is_char.sum(dim=1)
 
 
-def ctc_loss(head: CtcHead, image_features: Tensor, tokenizer: Tokenizer, labels: list[str]) -> Tensor:
+def ctc_loss(head: CtcHead, image_features: Tensor, tokenizer: Tokenizer, labels: list[str],
+             caseless: Tensor | None = None) -> Tensor:
+    """Mean CTC loss; labels flagged in `caseless` [B] are scored case-insensitively (psm.fold_case)."""
     log_probs = head(image_features)
+    if caseless is not None and bool(caseless.any()):
+        partners = tokenizer.case_partners().to(log_probs.device)
+        log_probs = fold_case(log_probs.transpose(0, 1), caseless.to(log_probs.device), partners).transpose(0, 1)
     targets, target_lengths = ctc_targets(tokenizer, labels, image_features.device)
     frames = torch.full((log_probs.shape[1],), log_probs.shape[0], dtype=torch.long, device=log_probs.device)
     return F.ctc_loss(log_probs, targets, frames, target_lengths, blank=BLANK, zero_infinity=True)

@@ -67,6 +67,27 @@ def permutation_masks(perm: Tensor) -> tuple[Tensor, Tensor]:
     return content_mask, query_mask
 
 
+def fold_case(log_probs: Tensor, caseless: Tensor, partners: Tensor) -> Tensor:
+    """Log-probabilities [B, ..., C] where the rows flagged in `caseless` [B] give each letter the probability of
+    either case (p(a) + p(A)), so that an upper-cased label scores a lower-case reading as correct.
+
+    For training sets whose transcripts were upper-cased whatever the print (SROIE): the model is not taught to
+    read lower-case print as capitals, and the other rows keep the case-sensitive loss.
+    """
+    has_partner = partners != torch.arange(len(partners), device=partners.device)
+    folded = torch.where(has_partner, torch.logaddexp(log_probs, log_probs[..., partners]), log_probs)
+    flags = caseless.view(-1, *([1] * (log_probs.dim() - 1)))
+    return torch.where(flags, folded, log_probs)
+
+
+def _cross_entropy(logits: Tensor, targets: Tensor, pad_id: int, caseless: Tensor | None,
+                   partners: Tensor | None) -> Tensor:
+    log_probs = logits.float().log_softmax(-1)
+    if caseless is not None and bool(caseless.any()):
+        log_probs = fold_case(log_probs, caseless, partners)
+    return F.nll_loss(log_probs.flatten(0, 1), targets.flatten(), ignore_index=pad_id)
+
+
 @dataclass
 class PsmLoss:
     total: Tensor
@@ -83,14 +104,18 @@ class PsmLoss:
 
 def psm_loss(model: CLIP4STR, images: Tensor, labels: list[str], perms: Tensor | None = None,
              num_perms: int = 6, cross_loss_weight: float = 1.0,
-             generator: torch.Generator | None = None) -> PsmLoss:
+             generator: torch.Generator | None = None, caseless: Tensor | None = None) -> PsmLoss:
     """CLIP4STR's training loss: for every permutation, the visual decoder on F_i and the cross-modal decoder on
     F_c (built from that permutation's detached visual prediction), both with ground-truth context.
 
     L = sum_k n_k (CE_vis,k + w CE_cross,k) / sum_k n_k; EOS targets count only in the first two permutations.
+    `caseless` [B] (bool) marks labels whose case is unknown: their letters are scored case-insensitively.
     """
     tokenizer = model.tokenizer
     targets = tokenizer.encode(labels, device=images.device)
+    partners = tokenizer.case_partners().to(images.device)
+    if caseless is not None:
+        caseless = caseless.to(images.device)
     image_features = model.encode_image(images)
     if perms is None:
         perms = sample_permutations(targets.shape[1] - 2, num_perms, generator=generator)
@@ -110,10 +135,8 @@ def psm_loss(model: CLIP4STR, images: Tensor, labels: list[str], perms: Tensor |
         memory = model.cross_memory(image_features, model.caption_ids(captions))
         cross_logits = model.cross_decoder(context, memory, slice(0, num_queries), query_mask, content_mask,
                                            padding)
-        visual_ce = F.cross_entropy(visual_logits.flatten(0, 1), target_out.flatten(),
-                                    ignore_index=tokenizer.pad_id)
-        cross_ce = F.cross_entropy(cross_logits.flatten(0, 1), target_out.flatten(),
-                                   ignore_index=tokenizer.pad_id)
+        visual_ce = _cross_entropy(visual_logits, target_out, tokenizer.pad_id, caseless, partners)
+        cross_ce = _cross_entropy(cross_logits, target_out, tokenizer.pad_id, caseless, partners)
         weighted_visual = weighted_visual + num_targets * visual_ce
         weighted_cross = weighted_cross + num_targets * cross_ce
         num_targets_sum += num_targets

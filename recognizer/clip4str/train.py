@@ -36,6 +36,7 @@ class TrainOptions:
     out_dir: str
     preset: str = "clip4str-tiny"
     real_dirs: list[str] = field(default_factory=list)  # labels.tsv sets; their fixed 10% stays out for validation
+    caseless_dirs: list[str] = field(default_factory=list)  # the same, labels upper-cased whatever the print
     synth_fraction: float = 0.5  # share of synthetic words in each batch (rendered on the fly)
     font_dir: str | None = None  # fonts for the synthetic words (default: the installed training fonts)
     init_clip: str | None = None  # open_clip / OpenAI-layout CLIP weights to start from
@@ -152,8 +153,9 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
                 schedule.step()
         print(f"resumed from {out / 'last.pt'} at step {step}", flush=True)
 
-    val_sets = {Path(d).name: read_labels(d, "val") for d in opts.real_dirs}
-    real_train = [s for d in opts.real_dirs for s in read_labels(d, "train")]
+    real_sets = [(d, False) for d in opts.real_dirs] + [(d, True) for d in opts.caseless_dirs]
+    val_sets = {Path(d).name: read_labels(d, "val") for d, _ in real_sets}
+    real_train = [s for d, caseless in real_sets for s in read_labels(d, "train", caseless)]
     synth_sample = None
     if opts.synth_fraction > 0:
         from ocrpipe.synth.render import WordRenderer
@@ -175,15 +177,15 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
     log = open(out / "log.jsonl", "a", encoding="utf-8")
     started, seen = time.time(), 0
     try:
-        for images, labels in loader:
+        for images, labels, caseless in loader:
             if step >= opts.steps:
                 break
             images = images.to(device, non_blocking=True)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=opts.amp):
-                loss = psm_loss(model, images, labels, num_perms=opts.num_perms)
+                loss = psm_loss(model, images, labels, num_perms=opts.num_perms, caseless=caseless)
                 total = loss.total
                 if ctc_head is not None:
-                    aux = ctc_loss(ctc_head, loss.image_features, model.tokenizer, labels)
+                    aux = ctc_loss(ctc_head, loss.image_features, model.tokenizer, labels, caseless)
                     total = total + opts.ctc_weight * aux
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(total).backward()
