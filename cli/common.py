@@ -62,6 +62,12 @@ postprocess_options = [
 ]
 
 
+det_side_option = click.option(
+    "--det-side", type=click.IntRange(128, 8192), metavar="PIXELS",
+    help="Long side images are shrunk to for detection (default: the detector's own, 960 for db-tiny); larger "
+         "finds smaller text, slower.")
+
+
 def postprocess_params(det_thresh, box_thresh, unclip_ratio, max_candidates, polygons, dilate):
     """The detector's post-processing settings from the options above."""
     from detectors.db.postprocess import PostprocessParams

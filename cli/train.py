@@ -50,7 +50,8 @@ def train() -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT_DIR/last.pt.")
 def train_rec(out_dir, real_dirs, caseless_dirs, synth_fraction, font_dir, preset, init_clip, init_weights, steps,
-              batch_size, lr, decoder_lr_scale, perms, ctc_weight, val_every, workers, threads, device, amp, seed, resume):
+              batch_size, lr, decoder_lr_scale, perms, ctc_weight, val_every, workers, threads, device, amp, seed,
+              resume):
     """Train CLIP4STR (both branches, permuted sequence modelling) into OUT_DIR."""
     from recognizer.clip4str.train import TrainOptions, train as run_training
 

@@ -47,11 +47,14 @@ class Pipeline:
     @classmethod
     def from_pretrained(cls, det_model: str = DEFAULT_DETECTOR, rec_model: str = DEFAULT_RECOGNIZER,
                         device: str = "auto", postprocess=None, trust_checkpoint: bool = False,
-                        rec_options: dict | None = None, **options) -> "Pipeline":
+                        rec_options: dict | None = None, det_side: int | None = None, **options) -> "Pipeline":
         """Load the detector and recognizer by registry name or path. `postprocess` is a
-        `detectors.db.postprocess.PostprocessParams`; `rec_options` go to `Recognizer` (decode, refine_iters)."""
+        `detectors.db.postprocess.PostprocessParams`; `det_side` the detector's input long side (default: its
+        weights'); `rec_options` go to `Recognizer` (decode, refine_iters)."""
         device = pick_device(device)
         det_kwargs = {"params": postprocess} if postprocess is not None else {}
+        if det_side is not None:
+            det_kwargs["limit_side"] = det_side
         detector, detector_info = load_detector(det_model, device, **det_kwargs)
         recognizer, recognizer_info = load_recognizer(rec_model, device, trust=trust_checkpoint,
                                                       **(rec_options or {}))

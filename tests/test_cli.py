@@ -49,6 +49,7 @@ def test_help_does_not_load_torch():
     ["run"],  # no inputs
     ["run", "x.png", "-f", "pdf"],
     ["run", "x.png", "--det-thresh", "2"],
+    ["run", "x.png", "--det-side", "10"],
     ["run", "x.png", "--on-error", "maybe"],
     ["eval", "rec"],
     ["nosuchcommand"],

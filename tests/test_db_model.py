@@ -83,6 +83,16 @@ def test_detector_maps_results_back_to_each_image(tmp_path):
         assert max(xs) == image.shape[1] and max(ys) == image.shape[0] and min(xs) == 0
 
 
+def test_detector_input_side_can_be_overridden(tmp_path):
+    save_weights(DBNet(SMALL), tmp_path / "db.pt")
+    image = np.full((200, 300, 3), 128, np.uint8)
+    default = DBDetector.from_file(tmp_path / "db.pt")
+    larger = DBDetector.from_file(tmp_path / "db.pt", limit_side=240)
+    assert default.config.limit_side == SMALL.limit_side and larger.config.limit_side == 240
+    assert larger.prob_maps([image])[0].shape == (160, 240)
+    assert larger.model.config == SMALL  # the weights' own setting is untouched
+
+
 def test_balanced_bce_mines_hard_negatives_and_handles_crops_without_text():
     gt = torch.zeros(1, 1, 10, 10)
     gt[..., :2, :5] = 1  # 10 positives

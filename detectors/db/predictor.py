@@ -7,6 +7,7 @@ Weights file (``torch.save`` of a plain dict, read with ``torch.load(weights_onl
 from __future__ import annotations
 
 from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -74,22 +75,23 @@ class DBDetector:
     """
 
     def __init__(self, model: DBNet, params: PostprocessParams = PostprocessParams(),
-                 device: str | torch.device = "cpu", batch_size: int = 4, meta: dict | None = None) -> None:
+                 device: str | torch.device = "cpu", batch_size: int = 4, meta: dict | None = None,
+                 limit_side: int | None = None) -> None:
+        """`limit_side`: the long side images are shrunk to before the network (default: the weights' own)."""
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.params = params
         self.batch_size = batch_size
         self.meta = dict(meta or {})
-
-    @property
-    def config(self) -> DBConfig:
-        return self.model.config
+        self.config = model.config if limit_side is None else replace(model.config, limit_side=limit_side,
+                                                                      limit_type="max")
 
     @classmethod
     def from_file(cls, path: str | Path, device: str | torch.device = "cpu",
-                  params: PostprocessParams = PostprocessParams(), batch_size: int = 4) -> "DBDetector":
+                  params: PostprocessParams = PostprocessParams(), batch_size: int = 4,
+                  limit_side: int | None = None) -> "DBDetector":
         model, meta = load_weights(path)
-        return cls(model, params, device, batch_size, meta)
+        return cls(model, params, device, batch_size, meta, limit_side)
 
     def save(self, path: str | Path) -> None:
         save_weights(self.model, path, self.meta)
