@@ -7,7 +7,7 @@ from typing import Iterator
 
 import click
 
-MIN_CONF = 0.0  # default of `--min-conf` (run, eval e2e): words read with lower confidence are dropped
+MIN_CONF = 0.3  # default of `--min-conf` (run, eval e2e): words read with lower confidence are dropped
 
 device_option = click.option(
     "--device", default="auto", show_default=True, metavar="auto|cpu|cuda[:N]",
@@ -64,7 +64,7 @@ postprocess_options = [
 
 det_side_option = click.option(
     "--det-side", type=click.IntRange(128, 8192), metavar="PIXELS",
-    help="Long side images are shrunk to for detection (default: the detector's own, 960 for db-tiny); larger "
+    help="Long side images are shrunk to for detection (default: the detector's own, 1600 for db-tiny); larger "
          "finds smaller text, slower.")
 
 

@@ -30,7 +30,7 @@ from ocrpipe.types import ModelInfo, Page, Recognition, Word
 class PipelineOptions:
     batch_size: int = 64  # crops per recognizer batch
     images_per_group: int = 8  # images whose crops are recognised together in run_many
-    min_conf: float = 0.0  # words below this confidence are dropped
+    min_conf: float = 0.3  # words read with lower confidence are dropped (`--min-conf`)
     flip_below: float = 0.5  # crops read below this confidence are also read turned 180 degrees; 0 disables
     max_pixels: int = io.DEFAULT_MAX_PIXELS
 
