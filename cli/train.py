@@ -1,13 +1,16 @@
-"""`ocrpipe train rec|det`: resumable training on CPU or CUDA (mixed precision: float16 on CUDA, bfloat16 on CPU)."""
+"""`ocrpipe train rec|det`: resumable training on CPU or CUDA, in mixed precision (bfloat16; float16 on old GPUs)."""
 from __future__ import annotations
 
 import click
 
 from ocrpipe.errors import ExitCode
 
-AMP_HELP = "Mixed precision: float16 on CUDA, bfloat16 on CPU (1.5-2x faster on CPUs with AVX512-BF16)."
+AMP_HELP = ("Mixed precision: bfloat16 (float16 with loss scaling on GPUs older than Ampere); 1.5-2x faster on "
+            "CPUs with AVX512-BF16.")
 FONT_DIR_HELP = "Fonts for the synthetic data (default: the installed fonts; their training split either way)."
 REAL_REC_HELP = "A labels.tsv crop set to train on (repeatable); its fixed 10% validation part is held out."
+TIME_LIMIT_HELP = ("End the run after this many seconds if --steps has not ended it; the learning-rate schedule "
+                   "spans whichever ends first, so the run still anneals fully.")
 
 
 @click.group()
@@ -33,6 +36,7 @@ def train() -> None:
 @click.option("--init", "init_weights", type=click.Path(exists=True, dir_okay=False),
               help="Continue from recognizer weights (e.g. the shipped clip4str-tiny.pt) with a fresh optimizer.")
 @click.option("--steps", type=click.IntRange(1), default=20000, show_default=True)
+@click.option("--time-limit", type=click.FloatRange(min=1), help=TIME_LIMIT_HELP)
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
 @click.option("--lr", type=float, default=5e-4, show_default=True, help="Peak learning rate of the CLIP towers.")
 @click.option("--decoder-lr-scale", type=float, default=1.0, show_default=True,
@@ -50,14 +54,15 @@ def train() -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT_DIR/last.pt.")
 def train_rec(out_dir, real_dirs, caseless_dirs, synth_fraction, font_dir, preset, init_clip, init_weights, steps,
-              batch_size, lr, decoder_lr_scale, perms, ctc_weight, val_every, workers, threads, device, amp, seed,
+              time_limit, batch_size, lr, decoder_lr_scale, perms, ctc_weight, val_every, workers, threads, device, amp, seed,
               resume):
     """Train CLIP4STR (both branches, permuted sequence modelling) into OUT_DIR."""
     from recognizer.clip4str.train import TrainOptions, train as run_training
 
     options = TrainOptions(out_dir=out_dir, preset=preset, real_dirs=list(real_dirs),
                            caseless_dirs=list(caseless_dirs), synth_fraction=synth_fraction, font_dir=font_dir,
-                           init_clip=init_clip, init=init_weights, steps=steps, batch_size=batch_size, lr=lr,
+                           init_clip=init_clip, init=init_weights, steps=steps, time_limit=time_limit,
+                           batch_size=batch_size, lr=lr,
                            decoder_lr_scale=decoder_lr_scale, num_perms=perms, ctc_weight=ctc_weight,
                            num_workers=workers, threads=threads, val_every=val_every, device=device, amp=amp,
                            seed=seed)
@@ -75,10 +80,15 @@ def train_rec(out_dir, real_dirs, caseless_dirs, synth_fraction, font_dir, prese
 @click.option("--init", "init_weights", type=click.Path(exists=True, dir_okay=False),
               help="Start from these detector weights (fine-tuning).")
 @click.option("--steps", type=click.IntRange(1), default=20000, show_default=True)
+@click.option("--time-limit", type=click.FloatRange(min=1), help=TIME_LIMIT_HELP)
 @click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True)
 @click.option("--crop-size", type=click.IntRange(64), default=640, show_default=True,
               help="Side of the square training crops (a multiple of 32).")
+@click.option("--text-focus", type=click.FloatRange(0, 1), default=0.9, show_default=True,
+              help="Chance that a training crop is centred near a text instance (the rest are anywhere).")
 @click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--warmup", type=click.IntRange(1), default=200, show_default=True,
+              help="Steps of linear learning-rate warm-up.")
 @click.option("--workers", type=click.IntRange(0), default=0, show_default=True)
 @click.option("--checkpoint-every", type=click.IntRange(1), default=500, show_default=True)
 @click.option("--threads", type=click.IntRange(0), default=0, help="CPU threads for torch (0: default).")
@@ -86,8 +96,8 @@ def train_rec(out_dir, real_dirs, caseless_dirs, synth_fraction, font_dir, prese
 @click.option("--amp/--no-amp", default=True, show_default=True, help=AMP_HELP)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT_DIR/checkpoint.pt.")
-def train_det(out_dir, ann_dirs, synth_fraction, font_dir, init_weights, steps, batch_size, crop_size, lr, workers,
-              checkpoint_every, threads, device, amp, seed, resume):
+def train_det(out_dir, ann_dirs, synth_fraction, font_dir, init_weights, steps, time_limit, batch_size, crop_size,
+              text_focus, lr, warmup, workers, checkpoint_every, threads, device, amp, seed, resume):
     """Train the DB detector into OUT_DIR (weights: OUT_DIR/db.pt)."""
     import torch
 
@@ -102,7 +112,8 @@ def train_det(out_dir, ann_dirs, synth_fraction, font_dir, init_weights, steps, 
 
     renderer = SceneRenderer(seed, font_dir=font_dir).sample if synth_fraction > 0 else None
     train_db(out_dir, ann_dirs=ann_dirs, renderer=renderer, renderer_fraction=synth_fraction,
-             init_weights=init_weights, steps=steps, batch_size=batch_size,
-             augment=AugmentConfig(crop_size=crop_size), lr=lr, workers=workers,
+             init_weights=init_weights, steps=steps, time_limit=time_limit, batch_size=batch_size,
+             augment=AugmentConfig(crop_size=crop_size, text_focus=text_focus), lr=lr, warmup=warmup,
+             workers=workers,
              checkpoint_every=checkpoint_every, device=device, amp=amp, seed=seed, resume=resume)
     return ExitCode.OK

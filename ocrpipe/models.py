@@ -9,9 +9,13 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ocrpipe.errors import ModelError
 from ocrpipe.types import ModelInfo
+
+if TYPE_CHECKING:  # torch is imported lazily: the CLI's --help must not pay for it
+    import torch
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "weights"
 
@@ -99,6 +103,16 @@ def load_detector(name_or_path: str = DEFAULT_DETECTOR, device: str = "cpu", **o
     except (ValueError, KeyError, RuntimeError, OSError) as error:
         raise ModelError(f"{path}: not a usable detector weights file ({error})") from error
     return detector, ModelInfo(name, file_sha256(path))
+
+
+def training_dtype(device: torch.device) -> torch.dtype:
+    """The mixed-precision type to train in: bfloat16 on CPUs and on GPUs that support it (Ampere and later: same
+    range as float32, no loss scaling needed), float16 on older GPUs (train with a GradScaler then)."""
+    import torch
+
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        return torch.float16
+    return torch.bfloat16
 
 
 def pick_device(device: str) -> str:

@@ -269,6 +269,17 @@ def test_train_rec_cli_writes_loadable_weights_and_resumes(shared, tmp_path, one
     assert set(records[-1]["validation"]) == {"mmocr_toy", "upper_toy"}
 
 
+def test_train_rec_time_limit_ends_the_run_and_validates_its_last_step(shared, tmp_path, one_font_dir):
+    out = tmp_path / "rec"
+    result = ocrpipe("train", "rec", str(out), "--real", str(shared / "data" / "rec" / "mmocr_toy"), "--font-dir",
+                     str(one_font_dir), "--batch-size", "4", "--perms", "2", "--workers", "0", "--threads", "1",
+                     "--steps", "1000000", "--time-limit", "2")
+    assert result.returncode == 0, result.stderr
+    step = torch.load(out / "last.pt", weights_only=True)["step"]
+    records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert 0 < step < 1000000 and [r["step"] for r in records if "validation" in r] == [step]
+
+
 def test_train_det_cli_writes_weights(shared, tmp_path, one_font_dir):
     out = tmp_path / "det"
     args = ["train", "det", str(out), "--ann", str(shared / "data" / "e2e" / "ic15_toy"), "--font-dir",

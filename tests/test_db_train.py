@@ -112,3 +112,17 @@ def test_augmented_polygons_follow_the_image():
             if core.any():
                 assert out.image[core].mean() < out.image[~inside.astype(bool)].mean() - 40
         assert len(out.ignore) == len(out.polygons)
+
+
+def test_a_time_limit_ends_the_run_with_the_schedule_annealed(tmp_path):
+    torch.set_num_threads(1)
+    data = tmp_path / "data"
+    write_tiny_dataset(data)
+    out = tmp_path / "run"
+    weights = train_db(out, ann_dirs=[data], ann_split="all", config=DBConfig(widths=(8, 16, 32, 64), neck_channels=32),
+                       batch_size=2, augment=AugmentConfig(crop_size=64), steps=10**6, time_limit=3.0, warmup=1,
+                       device="cpu", log_every=1, log=lambda _: None)
+    trained = DBDetector.from_file(weights).meta["trained_steps"]
+    rows = (out / "log.tsv").read_text().splitlines()[1:]
+    assert 0 < trained < 10**6 and len(rows) == trained
+    assert float(rows[-1].split("\t")[5]) < 0.05 * 1e-3  # the last step ran at (nearly) zero learning rate

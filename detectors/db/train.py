@@ -10,12 +10,12 @@ writes into ``out_dir``:
 * ``log.tsv`` -- step, losses, learning rate, seconds.
 
 Data: ann/*.json folders and/or a renderer (see ``data.py``, which also explains why line boxes are cut into
-words). Learning rate: linear warm-up, then polynomial decay (power 0.9) to 0, as DB does.
+words). Learning rate: linear warm-up, then polynomial decay (power 0.9) to 0, as DB does, over the run's progress
+(``ocrpipe.budget``: steps, or a wall-clock ``time_limit`` if that ends first).
 """
 from __future__ import annotations
 
 import math
-import time
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Callable, Sequence
@@ -27,17 +27,25 @@ from detectors.db.data import AugmentConfig, Renderer, TrainingStream
 from detectors.db.loss import DBLoss, LossWeights
 from detectors.db.model import DBConfig, DBNet
 from detectors.db.predictor import load_weights, resolve_device, save_weights
+from ocrpipe.budget import TrainingBudget
 from ocrpipe.metrics.det import load_annotations
+from ocrpipe.models import training_dtype
 
 CHECKPOINT_FORMAT = "ocrpipe-db-ckpt/1"
 
 
-def learning_rate(step: int, total: int, peak: float, warmup: int) -> float:
-    """Linear warm-up to ``peak`` over ``warmup`` steps, then (1 - progress) ** 0.9 decay."""
+def learning_rate(step: int, progress: float, peak: float, warmup: int) -> float:
+    """Linear warm-up to ``peak`` over the first ``warmup`` steps, then ``peak * (1 - progress) ** 0.9``."""
     if step < warmup:
         return peak * (step + 1) / warmup
-    progress = (step - warmup) / max(1, total - warmup)
     return peak * max(0.0, 1.0 - progress) ** 0.9
+
+
+def _single_threaded_worker(_: int) -> None:
+    """Each data worker renders and augments one sample at a time; OpenCV's own thread pool would only contend."""
+    import cv2
+
+    cv2.setNumThreads(1)
 
 
 def _save_checkpoint(path: Path, model: DBNet, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
@@ -56,26 +64,31 @@ def _load_checkpoint(path: Path, device: torch.device) -> dict:
 
 
 def train_db(out_dir: str | Path, *, ann_dirs: Sequence[str | Path] = (), ann_split: str = "train",
-             renderer: Renderer | None = None, renderer_fraction: float = 0.5, config: DBConfig | None = None, init_weights: str | Path | None = None,
-             steps: int = 20_000, batch_size: int = 8, augment: AugmentConfig = AugmentConfig(),
+             renderer: Renderer | None = None, renderer_fraction: float = 0.5, config: DBConfig | None = None,
+             init_weights: str | Path | None = None, steps: int = 20_000, time_limit: float | None = None,
+             batch_size: int = 8, augment: AugmentConfig = AugmentConfig(),
              text_unit: str = "word", optimizer: str = "adamw", lr: float = 1e-3, weight_decay: float = 1e-4,
              warmup: int = 200, loss_weights: LossWeights = LossWeights(), device: str = "auto", amp: bool = True,
              workers: int = 0, checkpoint_every: int = 1000, log_every: int = 20, resume: bool = False,
              seed: int = 0, log: Callable[[str], None] = print) -> Path:
     """Train a DB detector; returns the path of the ``db.pt`` weights written at the end.
 
+    The run ends after ``steps`` steps or ``time_limit`` seconds, whichever comes first; the schedule anneals over
+    whichever that is.
+
     ``ann_split`` picks the part of each ann folder to train on: "train" leaves out the fixed validation third
     (see ``ocrpipe.metrics.det.load_annotations``), "all" uses everything.
     The model comes from, in order: the checkpoint when resuming, ``init_weights`` (an ocrpipe-db/1 file, to
     fine-tune), or a fresh ``DBNet(config)``. ``optimizer`` is ``"adamw"`` or ``"sgd"`` (momentum 0.9). With ``amp``,
-    the network runs in mixed precision: float16 with gradient scaling on CUDA, bfloat16 on CPU. Ctrl-C saves a checkpoint and the weights,
-    then re-raises KeyboardInterrupt.
+    the network runs in mixed precision: bfloat16, or float16 with gradient scaling on GPUs without bfloat16
+    (``ocrpipe.models.training_dtype``). Ctrl-C saves a checkpoint and the weights, then re-raises KeyboardInterrupt.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     checkpoint_path = out / "checkpoint.pt"
     dev = resolve_device(device)
     torch.manual_seed(seed)
+    torch.backends.cudnn.benchmark = True  # fixed crop size: let cuDNN pick its fastest kernels once
 
     state = _load_checkpoint(checkpoint_path, dev) if resume and checkpoint_path.exists() else None
     if state is not None:
@@ -93,7 +106,8 @@ def train_db(out_dir: str | Path, *, ann_dirs: Sequence[str | Path] = (), ann_sp
         opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay)
     else:
         raise ValueError(f"optimizer must be 'adamw' or 'sgd', got {optimizer!r}")
-    scaler = torch.amp.GradScaler("cuda", enabled=amp and dev.type == "cuda")  # bfloat16 (CPU) needs no scaling
+    amp_dtype = training_dtype(dev)
+    scaler = torch.amp.GradScaler("cuda", enabled=amp and amp_dtype == torch.float16)  # bfloat16 needs no scaling
     step = 0
     if state is not None:
         opt.load_state_dict(state["optimizer"])
@@ -103,9 +117,9 @@ def train_db(out_dir: str | Path, *, ann_dirs: Sequence[str | Path] = (), ann_sp
 
     annotations = [ann for d in ann_dirs for ann in load_annotations(d, split=ann_split).values()]
     stream = TrainingStream(annotations, renderer, renderer_fraction, augment, text_unit, seed + step)
-    batches = iter(DataLoader(stream, batch_size=batch_size, num_workers=workers, persistent_workers=workers > 0))
+    batches = iter(DataLoader(stream, batch_size=batch_size, num_workers=workers, persistent_workers=workers > 0,
+                              worker_init_fn=_single_threaded_worker, pin_memory=dev.type == "cuda"))
     criterion = DBLoss(loss_weights)
-    amp_dtype = torch.float16 if dev.type == "cuda" else torch.bfloat16
     autocast = torch.autocast(dev.type, dtype=amp_dtype) if amp else nullcontext()
     meta = {"steps": steps, "data": [str(d) for d in ann_dirs] + (["renderer"] if renderer else []),
             "text_unit": text_unit}
@@ -117,12 +131,12 @@ def train_db(out_dir: str | Path, *, ann_dirs: Sequence[str | Path] = (), ann_sp
     log_file = (out / "log.tsv").open("a", encoding="utf-8")
     if log_file.tell() == 0:
         log_file.write("step\tloss\tprob\tbinary\tthresh\tlr\tseconds\n")
-    started = time.perf_counter()
+    budget = TrainingBudget(steps, time_limit)
     try:
-        while step < steps:
+        while not budget.done(step):
             batch = {k: v.to(dev, non_blocking=True) for k, v in next(batches).items()}
             for group in opt.param_groups:
-                group["lr"] = learning_rate(step, steps, lr, warmup)
+                group["lr"] = learning_rate(step, budget.progress(step), lr, warmup)
             with autocast:
                 outputs = model(batch["image"])
             loss, parts = criterion(outputs, batch)
@@ -133,8 +147,8 @@ def train_db(out_dir: str | Path, *, ann_dirs: Sequence[str | Path] = (), ann_sp
             scaler.step(opt)
             scaler.update()
             step += 1
-            if step % log_every == 0 or step == steps:
-                seconds = time.perf_counter() - started
+            if step % log_every == 0 or budget.done(step):
+                seconds = budget.elapsed()
                 log_file.write(f"{step}\t{loss.item():.4f}\t{parts['prob']:.4f}\t{parts['binary']:.4f}\t"
                                f"{parts['thresh']:.4f}\t{opt.param_groups[0]['lr']:.2e}\t{seconds:.1f}\n")
                 log_file.flush()

@@ -1,15 +1,14 @@
 """Training loop for CLIP4STR (both branches, permuted sequence modelling), CPU or CUDA, resumable.
 
-A run directory holds `last.pt` (model, optimizer, step: what `--resume` reads; the learning-rate schedule is
-rebuilt from the step, so a resumed run may change `--steps`), `model.pt` and
-`best.pt` (our weights format, ready for `--rec-model`) and `log.jsonl` (loss, crops/s, validation accuracy).
+A run directory holds `last.pt` (model, optimizer, step: what `--resume` reads; the learning rate is a function of the
+run's progress, so a resumed run may change `--steps`), `model.pt` and `best.pt` (our weights format, ready for
+`--rec-model`) and `log.jsonl` (loss, crops/s, validation accuracy). The run ends after `steps` steps or
+`time_limit` seconds, whichever comes first (`ocrpipe.budget`); the one-cycle schedule spans whichever that is.
 """
 from __future__ import annotations
 
 import json
 import signal
-import time
-import warnings
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -19,8 +18,9 @@ import torch
 from torch.utils.data import DataLoader
 from torchvision.transforms import Compose, GaussianBlur, RandAugment, RandomApply
 
+from ocrpipe.budget import TrainingBudget, one_cycle
 from ocrpipe.metrics.rec import score_recognition
-from ocrpipe.models import pick_device
+from ocrpipe.models import pick_device, training_dtype
 from recognizer.clip4str.checkpoint import load_model, model_from_clip_weights, save_model
 from recognizer.clip4str.config import PRESETS
 from recognizer.clip4str.ctc_aux import CtcHead, ctc_loss
@@ -42,6 +42,7 @@ class TrainOptions:
     init_clip: str | None = None  # open_clip / OpenAI-layout CLIP weights to start from
     init: str | None = None  # recognizer weights (ours or official CLIP4STR) to continue training from
     steps: int = 20_000
+    time_limit: float | None = None  # seconds of wall clock; the run ends at whichever of the two comes first
     batch_size: int = 64
     lr: float = 5e-4  # CLIP towers; the reference uses 8.4e-5 x batch/512 when fine-tuning pretrained CLIP
     decoder_lr_scale: float = 1.0  # the reference uses 19 (pretrained towers, fresh decoders)
@@ -50,7 +51,7 @@ class TrainOptions:
     grad_clip: float = 20.0
     num_perms: int = 6
     ctc_weight: float = 0.0  # > 0: auxiliary CTC loss on the image tokens (ctc_aux.py; a from-scratch training aid)
-    amp: bool = True  # mixed precision: float16 on CUDA, bfloat16 on CPU (1.5x faster on AVX512-BF16 CPUs)
+    amp: bool = True  # mixed precision (ocrpipe.models.training_dtype; 1.5x faster on AVX512-BF16 CPUs)
     num_workers: int = 1
     threads: int = 0  # torch intra-op threads on CPU (0: torch's default)
     val_every: int = 500
@@ -135,10 +136,8 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
         grid = (cfg.image_size[0] // cfg.patch_size[0], cfg.image_size[1] // cfg.patch_size[1])
         ctc_head = CtcHead(cfg.embed_dim, model.tokenizer.num_classes, grid).to(device).train()
     optimizer, max_lrs = build_optimizer(model, opts, ctc_head)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lrs, total_steps=opts.steps + 1,
-                                                   pct_start=opts.warmup_pct, cycle_momentum=False)
-    amp_dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
-    scaler = torch.amp.GradScaler("cuda", enabled=opts.amp and device.type == "cuda")  # bfloat16 needs no scaling
+    amp_dtype = training_dtype(device)
+    scaler = torch.amp.GradScaler("cuda", enabled=opts.amp and amp_dtype == torch.float16)  # bf16 needs no scaling
     step, best = 0, -1.0
     if resume and (out / "last.pt").exists():
         state = torch.load(out / "last.pt", map_location=device, weights_only=True)
@@ -147,10 +146,6 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
             ctc_head.load_state_dict(state["ctc_head"])
         optimizer.load_state_dict(state["optimizer"])
         step, best = state["step"], state["best"]
-        with warnings.catch_warnings():  # the schedule is a function of (step, --steps): replay it to `step`
-            warnings.simplefilter("ignore")
-            for _ in range(step):
-                schedule.step()
         print(f"resumed from {out / 'last.pt'} at step {step}", flush=True)
 
     real_sets = [(d, False) for d in opts.real_dirs] + [(d, True) for d in opts.caseless_dirs]
@@ -164,7 +159,8 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
     stream = MixedCropStream(real_train, to_tensor, cfg.charset, cfg.max_label_length, opts.synth_fraction,
                              synth_sample, real_crop_augment(), seed=opts.seed + step)
     loader = DataLoader(stream, batch_size=opts.batch_size, collate_fn=collate, num_workers=opts.num_workers,
-                        persistent_workers=opts.num_workers > 0, worker_init_fn=_single_threaded_worker)
+                        persistent_workers=opts.num_workers > 0, worker_init_fn=_single_threaded_worker,
+                        pin_memory=device.type == "cuda")
 
     def save_checkpoint() -> None:
         state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "best": best,
@@ -175,11 +171,33 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
         (out / "last.tmp").replace(out / "last.pt")
 
     log = open(out / "log.jsonl", "a", encoding="utf-8")
-    started, seen = time.time(), 0
+
+    def write(record: dict) -> None:
+        print(json.dumps(record), file=log, flush=True)
+        print(json.dumps(record), flush=True)
+
+    def validate_and_save() -> None:
+        nonlocal best
+        model.eval()
+        scores = validate(model, val_sets)
+        mean_acc = sum(s["accuracy_36"] for s in scores.values()) / max(1, len(scores))
+        meta = {"step": step, "validation": scores, "options": asdict(opts)}
+        save_model(model, out / "model.pt", meta)
+        if val_sets and mean_acc > best:
+            best = mean_acc
+            save_model(model, out / "best.pt", meta)
+        save_checkpoint()
+        write({"step": step, "validation": scores, "mean_accuracy_36": round(mean_acc, 4)})
+
+    budget = TrainingBudget(opts.steps, opts.time_limit)
+    seen, validated_at = 0, step
     try:
         for images, labels, caseless in loader:
-            if step >= opts.steps:
+            if budget.done(step):
                 break
+            lr_scale = one_cycle(budget.progress(step), opts.warmup_pct)
+            for group, max_lr in zip(optimizer.param_groups, max_lrs):
+                group["lr"] = max_lr * lr_scale
             images = images.to(device, non_blocking=True)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=opts.amp):
                 loss = psm_loss(model, images, labels, num_perms=opts.num_perms, caseless=caseless)
@@ -193,31 +211,20 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
             torch.nn.utils.clip_grad_norm_(model.parameters(), opts.grad_clip)
             scaler.step(optimizer)
             scaler.update()
-            schedule.step()
             step += 1
             seen += len(labels)
             if step % opts.log_every == 0:
                 record = {"step": step, "loss": round(total.item(), 4), "visual": round(loss.visual.item(), 4),
-                          "cross": round(loss.cross.item(), 4), "lr": schedule.get_last_lr()[0],
-                          "crops_per_s": round(seen / (time.time() - started), 1),
-                          "elapsed_s": round(time.time() - started)}
+                          "cross": round(loss.cross.item(), 4), "lr": optimizer.param_groups[0]["lr"],
+                          "crops_per_s": round(seen / budget.elapsed(), 1), "elapsed_s": round(budget.elapsed())}
                 if ctc_head is not None:
                     record["ctc"] = round(aux.item(), 4)
-                print(json.dumps(record), file=log, flush=True)
-                print(json.dumps(record), flush=True)
-            if step % opts.val_every == 0 or step == opts.steps:
-                model.eval()
-                scores = validate(model, val_sets)
-                mean_acc = sum(s["accuracy_36"] for s in scores.values()) / max(1, len(scores))
-                meta = {"step": step, "validation": scores, "options": asdict(opts)}
-                save_model(model, out / "model.pt", meta)
-                if val_sets and mean_acc > best:
-                    best = mean_acc
-                    save_model(model, out / "best.pt", meta)
-                save_checkpoint()
-                record = {"step": step, "validation": scores, "mean_accuracy_36": round(mean_acc, 4)}
-                print(json.dumps(record), file=log, flush=True)
-                print(json.dumps(record), flush=True)
+                write(record)
+            if step % opts.val_every == 0:
+                validate_and_save()
+                validated_at = step
+        if validated_at != step:  # the run ended between two validations
+            validate_and_save()
     except KeyboardInterrupt:
         print(f"interrupted at step {step}; saving {out / 'last.pt'}", flush=True)
     finally:
