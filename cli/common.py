@@ -64,8 +64,9 @@ postprocess_options = [
 
 det_side_option = click.option(
     "--det-side", type=click.IntRange(128, 8192), metavar="PIXELS",
-    help="Long side images are shrunk to for detection (default: the detector's own, 1600 for db-tiny); larger "
-         "finds smaller text, slower.")
+    help="Long side images are resized to for detection: larger ones are shrunk, smaller ones enlarged up to the "
+         "detector's own limit (2x for db-tiny). Default: the detector's own (2560 for db-tiny); larger finds "
+         "smaller text, slower.")
 
 
 def postprocess_params(det_thresh, box_thresh, unclip_ratio, max_candidates, polygons, dilate):

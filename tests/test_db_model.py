@@ -31,6 +31,12 @@ def test_resize_keeps_the_aspect_ratio_pads_to_32_and_reports_the_scale():
     small = resize_for_inference(np.zeros((50, 70, 3), np.uint8), SMALL)  # never enlarged in "max" mode
     assert small.size == (70, 50) and small.tensor.shape == (3, 64, 96)
     assert resized_size(500, 300, 400, "min") == (667, 400)
+    # with max_upscale, small images are enlarged towards limit_side, by that factor at most
+    assert resized_size(500, 300, 800, "max", max_upscale=2.0) == (800, 480)
+    assert resized_size(300, 100, 800, "max", max_upscale=2.0) == (600, 200)
+    assert resized_size(1000, 600, 800, "max", max_upscale=2.0) == (800, 480)
+    with pytest.raises(ValueError):
+        DBConfig(max_upscale=0.5)
     with pytest.raises(ValueError):
         resized_size(10, 10, 5, "long")
 

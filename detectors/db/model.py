@@ -36,6 +36,7 @@ class DBConfig:
     k: float = 50.0  # steepness of the differentiable binarization
     limit_side: int = 960  # inference resize target, see resize_for_inference
     limit_type: str = "max"  # "max": long side <= limit_side; "min": short side >= limit_side
+    max_upscale: float = 1.0  # "max" only: smaller images are enlarged towards limit_side by up to this factor
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
 
@@ -46,6 +47,8 @@ class DBConfig:
             raise ValueError("neck_channels must be a multiple of 4")
         if self.limit_type not in ("max", "min"):
             raise ValueError(f"limit_type must be 'max' or 'min', got {self.limit_type!r}")
+        if self.max_upscale < 1.0:
+            raise ValueError(f"max_upscale must be at least 1, got {self.max_upscale}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -181,14 +184,16 @@ def normalize(image: np.ndarray, mean: tuple[float, ...] = IMAGENET_MEAN,
     return tensor.sub_(m).div_(s)
 
 
-def resized_size(width: int, height: int, limit_side: int, limit_type: str) -> tuple[int, int]:
+def resized_size(width: int, height: int, limit_side: int, limit_type: str,
+                 max_upscale: float = 1.0) -> tuple[int, int]:
     """Size (w, h) an image is resized to before padding, keeping the aspect ratio.
 
-    ``max``: shrink so the long side is at most ``limit_side`` (never enlarge); ``min``: enlarge so the short side is
-    at least ``limit_side`` (never shrink).
+    ``max``: the long side is brought to ``limit_side``: shrunk when larger, enlarged by at most ``max_upscale`` when
+    smaller (1: never enlarged); small text gets more pixels that way. ``min``: enlarge so the short side is at least
+    ``limit_side`` (never shrink).
     """
     if limit_type == "max":
-        ratio = min(1.0, limit_side / max(width, height))
+        ratio = min(max_upscale, limit_side / max(width, height))
     elif limit_type == "min":
         ratio = max(1.0, limit_side / min(width, height))
     else:
@@ -213,7 +218,7 @@ def resize_for_inference(image: np.ndarray, config: DBConfig) -> Resized:
     image as (x / scale_x, y / scale_y); padding adds nothing to the left or top.
     """
     height, width = image.shape[:2]
-    new_w, new_h = resized_size(width, height, config.limit_side, config.limit_type)
+    new_w, new_h = resized_size(width, height, config.limit_side, config.limit_type, config.max_upscale)
     if (new_w, new_h) != (width, height):
         interpolation = cv2.INTER_AREA if new_w < width else cv2.INTER_LINEAR
         image = cv2.resize(image, (new_w, new_h), interpolation=interpolation)

@@ -77,7 +77,8 @@ class DBDetector:
     def __init__(self, model: DBNet, params: PostprocessParams = PostprocessParams(),
                  device: str | torch.device = "cpu", batch_size: int = 4, meta: dict | None = None,
                  limit_side: int | None = None) -> None:
-        """`limit_side`: the long side images are shrunk to before the network (default: the weights' own)."""
+        """`limit_side`: the long side images are resized to before the network (default: the weights' own; how
+        much smaller images may be enlarged stays the weights' ``max_upscale``)."""
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.params = params
