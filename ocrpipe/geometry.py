@@ -177,20 +177,33 @@ def _rectify_curved(image: np.ndarray, polygon: np.ndarray, vertical_ratio: floa
     return np.concatenate(pieces, axis=1)
 
 
+def grow_quad(quad: np.ndarray, margin: float) -> np.ndarray:
+    """An ordered quad moved outwards on every side by ``margin`` times its height; corner order is kept."""
+    along = quad[1] - quad[0]
+    across = quad[3] - quad[0]
+    height = float(np.hypot(*across))
+    u = along / max(float(np.hypot(*along)), 1e-9)
+    v = across / max(height, 1e-9)
+    d = margin * height
+    return quad + d * np.array([-u - v, u - v, u + v, -u + v])
+
+
 def rectify(image: np.ndarray, polygon: Sequence[Point] | np.ndarray,
-            vertical_ratio: float = VERTICAL_RATIO) -> tuple[np.ndarray, float]:
+            vertical_ratio: float = VERTICAL_RATIO, margin: float = 0.0) -> tuple[np.ndarray, float]:
     """Cut a region out of the image as an upright crop; returns ``(crop, angle_degrees)``.
 
     A quad is perspective-warped to a rectangle (replicated border); the corners are put in order first, so any
-    corner order works and tall boxes come out turned upright (see the module docstring). A polygon with more than
-    4 points (curved text) is cut into slices along its long axis, each slice warped to the same height and the
-    pieces concatenated left to right. ``angle`` is the counter-clockwise rotation of the text baseline from
-    horizontal, as stored in ``Word.angle``.
+    corner order works and tall boxes come out turned upright (see the module docstring). ``margin`` grows a quad
+    by that fraction of its height on every side before cutting (:func:`grow_quad`). A polygon with more than
+    4 points (curved text) is cut as it is, into slices along its long axis, each slice warped to the same height
+    and the pieces concatenated left to right. ``angle`` is the counter-clockwise rotation of the text baseline
+    from horizontal, as stored in ``Word.angle``.
     """
     pts = order_polygon(polygon, vertical_ratio)
     if len(pts) == 4:
-        width, height = _quad_size(pts)
-        return _warp_quad(image, pts, width, height), baseline_angle(pts)
+        cut = grow_quad(pts, margin) if margin else pts
+        width, height = _quad_size(cut)
+        return _warp_quad(image, cut, width, height), baseline_angle(pts)
     return _rectify_curved(image, pts, vertical_ratio), baseline_angle(min_area_quad(pts, vertical_ratio))
 
 

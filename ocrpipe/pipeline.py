@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -32,6 +32,8 @@ class PipelineOptions:
     images_per_group: int = 8  # images whose crops are recognised together in run_many
     min_conf: float = 0.3  # words read with lower confidence are dropped (`--min-conf`)
     flip_below: float = 0.5  # crops read below this confidence are also read turned 180 degrees; 0 disables
+    reread_below: float = 0.8  # ... and cut again from a box grown by reread_margin of its height; 0 disables
+    reread_margin: float = 0.1  # both chosen on development data (docs/DETECTOR.md)
     max_pixels: int = io.DEFAULT_MAX_PIXELS
 
 
@@ -124,7 +126,8 @@ class Pipeline:
                 polygons.append(region.polygon)
                 angles.append(angle)
                 crops.append(crop)
-        readings = self._read(crops)
+        margin = self.options.reread_margin
+        readings = self._read(crops, lambda i: rectify(images[owners[i]], polygons[i], margin=margin)[0])
         recognize_ms = (time.perf_counter() - started) * 1000
 
         words: list[list[Word]] = [[] for _ in images]
@@ -150,17 +153,33 @@ class Pipeline:
                                           "layout": layout_ms}))
         return pages
 
-    def _read(self, crops: list[np.ndarray]) -> list["_Reading"]:
-        """Recognise all crops; the doubtful ones are read again turned 180 degrees and the better reading kept."""
-        batch = self.options.batch_size
-        readings = [_Reading(r, False) for r in self.recognizer.read(crops, batch)]
-        doubtful = [i for i, r in enumerate(readings) if r.recognition.confidence < self.options.flip_below]
-        if doubtful:
-            turned = self.recognizer.read([rotate180(crops[i]) for i in doubtful], batch)
-            for i, recognition in zip(doubtful, turned):
-                if recognition.confidence > readings[i].recognition.confidence:
-                    readings[i] = _Reading(recognition, True)
+    def _read(self, crops: list[np.ndarray], recut: Callable[[int], np.ndarray]) -> list["_Reading"]:
+        """Recognise all crops, giving doubtful readings second chances and keeping the most confident reading.
+
+        A crop read below ``flip_below`` is read again turned 180 degrees; one still below ``reread_below`` is cut
+        again from a slightly larger box (``recut(index)``, a tight box often clips a letter) and read in the better
+        orientation so far.
+        """
+        readings = [_Reading(r, False) for r in self.recognizer.read(crops, self.options.batch_size)]
+        self._read_again(readings, self.options.flip_below, lambda i: (rotate180(crops[i]), True))
+
+        def grown(index: int) -> tuple[np.ndarray, bool]:
+            crop, flipped = recut(index), readings[index].flipped
+            return (rotate180(crop) if flipped else crop), flipped
+        self._read_again(readings, self.options.reread_below, grown)
         return readings
+
+    def _read_again(self, readings: list["_Reading"], below: float,
+                    variant: Callable[[int], tuple[np.ndarray, bool]]) -> None:
+        """Read ``variant(i)`` (crop, flipped) of every reading below the confidence ``below``; keep the better."""
+        doubtful = [i for i, r in enumerate(readings) if r.recognition.confidence < below]
+        if not doubtful:
+            return
+        variants = [variant(i) for i in doubtful]
+        recognitions = self.recognizer.read([crop for crop, _ in variants], self.options.batch_size)
+        for i, (_, flipped), recognition in zip(doubtful, variants, recognitions):
+            if recognition.confidence > readings[i].recognition.confidence:
+                readings[i] = _Reading(recognition, flipped)
 
 
 @dataclass(frozen=True)

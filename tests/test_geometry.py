@@ -4,7 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from ocrpipe.geometry import baseline_angle, order_corners, order_polygon, rectify, rotate180, turn_180
+from ocrpipe.geometry import (baseline_angle, grow_quad, order_corners, order_polygon, rectify, rotate180,
+                              turn_180)
 
 
 def text_box(centre, width, height, angle_deg):
@@ -115,3 +116,23 @@ def test_curved_word_is_rectified_piecewise():
     assert abs(angle) < 2
     assert correlation(crop, reference) > 0.8
     assert correlation(crop, reference) > correlation(straight_crop, reference) + 0.2
+
+
+@pytest.mark.parametrize("angle", [0, 30, 90, 180])
+def test_grow_quad_moves_every_side_out_by_the_margin_and_keeps_the_corner_order(angle):
+    box = text_box((200, 150), 120, 30, angle)
+    grown = grow_quad(box, 0.1)  # 3 px on each side of a 30 px high box
+    np.testing.assert_allclose(grown, text_box((200, 150), 126, 36, angle), atol=1e-6)
+    assert baseline_angle(grown) == pytest.approx(baseline_angle(box))
+
+
+def test_rectify_with_a_margin_cuts_a_larger_crop_of_the_same_word():
+    canvas, box = render_word()
+    tight, angle = rectify(canvas, box)
+    loose, loose_angle = rectify(canvas, box, margin=0.25)
+    height = tight.shape[0]
+    assert loose.shape[0] == pytest.approx(1.5 * height, abs=1)
+    assert loose.shape[1] == pytest.approx(tight.shape[1] + 0.5 * height, abs=1)
+    assert loose_angle == angle
+    inner = loose[round(height / 4):round(height / 4) + height, round(height / 4):round(height / 4) + tight.shape[1]]
+    assert correlation(inner, tight) > 0.95
