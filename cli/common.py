@@ -7,7 +7,7 @@ from typing import Iterator
 
 import click
 
-MIN_CONF = 0.3  # default of `--min-conf` (run, eval e2e): words read with lower confidence are dropped
+MIN_CONF = 0.5  # default of `--min-conf` (run, eval e2e): words read with lower confidence are dropped
 
 device_option = click.option(
     "--device", default="auto", show_default=True, metavar="auto|cpu|cuda[:N]",

@@ -30,7 +30,7 @@ from ocrpipe.types import ModelInfo, Page, Recognition, Word
 class PipelineOptions:
     batch_size: int = 64  # crops per recognizer batch
     images_per_group: int = 8  # images whose crops are recognised together in run_many
-    min_conf: float = 0.3  # words read with lower confidence are dropped (`--min-conf`)
+    min_conf: float = 0.5  # words read with lower confidence are dropped (`--min-conf`; chosen on development data)
     flip_below: float = 0.5  # crops read below this confidence are also read turned 180 degrees; 0 disables
     reread_below: float = 0.8  # ... and cut again from a box grown by reread_margin of its height; 0 disables
     reread_margin: float = 0.1  # both chosen on development data (docs/DETECTOR.md)
