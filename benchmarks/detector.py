@@ -1,6 +1,7 @@
 """DB detector speed per stage on the CPU: resize, network, post-process; prints a markdown table.
 
     python benchmarks/detector.py [--weights db.pt] [--image photo.jpg] [--sizes 736 960 1280] [--threads 1]
+                                  [--precision auto fp32]
 
 Without ``--weights`` the network has random weights, whose probability map holds no text, so the post-process
 column then times a synthetic map of the same size with 300 word-sized blobs instead (marked with *).
@@ -18,7 +19,7 @@ import torch
 
 from detectors.db.model import DBNet, resize_for_inference
 from detectors.db.postprocess import regions_from_prob
-from detectors.db.predictor import load_weights
+from detectors.db.predictor import DBDetector, load_weights
 
 DEFAULT_IMAGE = Path(__file__).resolve().parents[2] / "shared" / "data" / "e2e" / "ic15_toy" / "images" / "img_1.jpg"
 
@@ -55,6 +56,8 @@ def main() -> None:
     parser.add_argument("--image", type=Path, default=DEFAULT_IMAGE, help="RGB test image (default: ic15 img_1)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[736, 960, 1280], help="long-side limits")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--precision", nargs="+", default=["auto", "fp32"], choices=["auto", "fp32"],
+                        help="detector arithmetic (auto: bfloat16 on CPUs that have it in hardware)")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
 
@@ -68,21 +71,22 @@ def main() -> None:
     params = sum(p.numel() for p in model.parameters())
     print(f"image {width}x{height}, {params / 1e6:.2f} M parameters, {args.threads} thread(s), "
           f"{'weights ' + str(args.weights) if args.weights else 'random weights'}, config {model.config}\n")
-    print("| long side | network input | resize ms | network ms | post-process ms | total ms | images/s |")
-    print("|---|---|---|---|---|---|---|")
+    print("| long side | precision | network input | resize ms | network ms | post-process ms | total ms | images/s |")
+    print("|---|---|---|---|---|---|---|---|")
     for side in args.sizes:
         config = replace(model.config, limit_side=side, limit_type="max")
         resize_ms, resized = timed(lambda: resize_for_inference(image, config), args.repeats)
-        batch = resized.tensor[None]
-        with torch.inference_mode():
-            network_ms, out = timed(lambda: model(batch)["prob"], args.repeats)
         new_w, new_h = resized.size
-        prob = out[0, 0, :new_h, :new_w].numpy() if args.weights else busy_map(new_h, new_w)
-        post_ms, regions = timed(lambda: regions_from_prob(prob, (width, height)), args.repeats)
-        mark = "" if args.weights else "*"
-        total = resize_ms + network_ms + post_ms
-        print(f"| {side} | {batch.shape[3]}x{batch.shape[2]} | {resize_ms:.1f} | {network_ms:.1f} | "
-              f"{post_ms:.1f}{mark} ({len(regions)} regions) | {total:.1f} | {1000 / total:.2f} |")
+        for precision in args.precision:
+            detector = DBDetector(model, precision=precision)
+            network_ms, out = timed(lambda: detector.network([resized.tensor])[0], args.repeats)
+            prob = out[:new_h, :new_w] if args.weights else busy_map(new_h, new_w)
+            post_ms, regions = timed(lambda: regions_from_prob(prob, (width, height)), args.repeats)
+            mark = "" if args.weights else "*"
+            total = resize_ms + network_ms + post_ms
+            label = f"{precision} ({detector.autocast_dtype or torch.float32})".replace("torch.", "")
+            print(f"| {side} | {label} | {out.shape[1]}x{out.shape[0]} | {resize_ms:.1f} | {network_ms:.1f} | "
+                  f"{post_ms:.1f}{mark} ({len(regions)} regions) | {total:.1f} | {1000 / total:.2f} |")
     if not args.weights:
         print("\n* post-process timed on a synthetic probability map with 300 word blobs (random weights find none)")
 

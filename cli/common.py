@@ -69,6 +69,12 @@ det_side_option = click.option(
          "smaller text, slower.")
 
 
+det_precision_option = click.option(
+    "--det-precision", type=click.Choice(["auto", "fp32"]), default="auto", show_default=True,
+    help="Detector arithmetic: auto = float16 on CUDA, bfloat16 on CPUs that have it in hardware (AVX512-BF16, "
+         "AMX; 2-4x faster, same boxes on our test sets), else float32; fp32 = always float32.")
+
+
 def postprocess_params(det_thresh, box_thresh, unclip_ratio, max_candidates, polygons, dilate):
     """The detector's post-processing settings from the options above."""
     from detectors.db.postprocess import PostprocessParams

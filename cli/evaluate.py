@@ -6,8 +6,9 @@ import time
 
 import click
 
-from cli.common import (MIN_CONF, add_options, batch_size_option, decode_options, det_side_option, device_option,
-                        postprocess_options, postprocess_params, rec_model_option, recognizer_options, trust_option)
+from cli.common import (MIN_CONF, add_options, batch_size_option, decode_options, det_precision_option,
+                        det_side_option, device_option, postprocess_options, postprocess_params, rec_model_option,
+                        recognizer_options, trust_option)
 from ocrpipe.errors import ExitCode, UsageError
 
 det_model_option = click.option("--det-model", default="db-tiny", show_default=True, metavar="NAME|PATH",
@@ -86,10 +87,11 @@ def _load_sets(datasets, split):
 @split_option
 @det_model_option
 @det_side_option
+@det_precision_option
 @add_options(postprocess_options)
 @device_option
 @click.option("--json", "as_json", is_flag=True)
-def eval_det(datasets, split, det_model, det_side, det_thresh, box_thresh, unclip_ratio, max_candidates, polygons,
+def eval_det(datasets, split, det_model, det_side, det_precision, det_thresh, box_thresh, unclip_ratio, max_candidates, polygons,
              dilate, device, as_json):
     """Detection precision / recall / F at IoU >= 0.5 on DATASETS (images/ + ann/*.json)."""
     from ocrpipe import io
@@ -97,7 +99,8 @@ def eval_det(datasets, split, det_model, det_side, det_thresh, box_thresh, uncli
     from ocrpipe.models import load_detector, pick_device
 
     params = postprocess_params(det_thresh, box_thresh, unclip_ratio, max_candidates, polygons, dilate)
-    detector, _ = load_detector(det_model, pick_device(device), params=params, limit_side=det_side)
+    detector, _ = load_detector(det_model, pick_device(device), params=params, limit_side=det_side,
+                                 precision=det_precision)
     for dataset, labelled in _load_sets(datasets, split).items():
         started = time.perf_counter()
         predictions = {stem: detector.detect([io.load_image(ann.image)])[0] for stem, ann in labelled.items()}
@@ -114,6 +117,7 @@ def eval_det(datasets, split, det_model, det_side, det_thresh, box_thresh, uncli
 @split_option
 @det_model_option
 @det_side_option
+@det_precision_option
 @add_options(postprocess_options)
 @rec_model_option
 @trust_option
@@ -122,7 +126,7 @@ def eval_det(datasets, split, det_model, det_side, det_thresh, box_thresh, uncli
               show_default=True, help="Drop words read with lower confidence, as `run --min-conf`; repeat it to "
                                       "score several thresholds from one pass of the models.")
 @click.option("--json", "as_json", is_flag=True)
-def eval_e2e(datasets, level, split, det_model, det_side, det_thresh, box_thresh, unclip_ratio, max_candidates,
+def eval_e2e(datasets, level, split, det_model, det_side, det_precision, det_thresh, box_thresh, unclip_ratio, max_candidates,
              polygons, dilate, rec_model, trust_checkpoint, device, min_confs, as_json):
     """Detection, end-to-end (box + text) and page bag-of-words P/R/F on DATASETS."""
     from ocrpipe.metrics.det import evaluate_end_to_end
@@ -131,7 +135,7 @@ def eval_e2e(datasets, level, split, det_model, det_side, det_thresh, box_thresh
     params = postprocess_params(det_thresh, box_thresh, unclip_ratio, max_candidates, polygons, dilate)
     pipeline = Pipeline.from_pretrained(det_model, rec_model, device=device, postprocess=params,
                                         trust_checkpoint=trust_checkpoint, det_side=det_side,
-                                        min_conf=min(min_confs))
+                                        det_precision=det_precision, min_conf=min(min_confs))
     for dataset, labelled in _load_sets(datasets, split).items():
         started = time.perf_counter()
         words = {stem: pipeline.run(ann.image).words for stem, ann in labelled.items()}

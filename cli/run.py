@@ -5,9 +5,10 @@ import json
 import time
 import click
 
-from cli.common import (MIN_CONF, add_options, batch_size_option, decode_options, det_side_option, device_option,
-                        error_line, inputs_options, postprocess_options, postprocess_params, progress_bar,
-                        rec_model_option, recognizer_options, show_progress, trust_option)
+from cli.common import (MIN_CONF, add_options, batch_size_option, decode_options, det_precision_option,
+                        det_side_option, device_option, error_line, inputs_options, postprocess_options,
+                        postprocess_params, progress_bar, rec_model_option, recognizer_options, show_progress,
+                        trust_option)
 from ocrpipe.errors import ExitCode, OcrpipeError, UsageError
 
 FORMAT_NAMES = ("json", "hocr", "txt")
@@ -39,6 +40,7 @@ def parse_formats(ctx, param, value: str) -> list[str]:
 @batch_size_option
 @click.option("--det-model", default="db-tiny", show_default=True, metavar="NAME|PATH", help="Detector weights.")
 @det_side_option
+@det_precision_option
 @rec_model_option
 @trust_option
 @add_options(postprocess_options)
@@ -48,7 +50,7 @@ def parse_formats(ctx, param, value: str) -> list[str]:
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no summary (errors are still printed).")
 @click.option("-v", "--verbose", is_flag=True, help="One line per file with words and timings.")
 def run(inputs, recursive, glob_, files_from, output_dir, formats, to_stdout, skip_existing, on_error, draw_dir,
-        device, batch_size, det_model, det_side, rec_model, trust_checkpoint, det_thresh, box_thresh, unclip_ratio,
+        device, batch_size, det_model, det_side, det_precision, rec_model, trust_checkpoint, det_thresh, box_thresh, unclip_ratio,
         max_candidates, polygons, dilate, decode, refine_iters, precision, min_conf, quiet, verbose) -> ExitCode:
     """Detect and read the text in INPUTS (image files or folders).
 
@@ -77,7 +79,7 @@ def run(inputs, recursive, glob_, files_from, output_dir, formats, to_stdout, sk
     rec_options = recognizer_options(decode, refine_iters, precision, device)
     pipeline = Pipeline.from_pretrained(det_model, rec_model, device=device, postprocess=params,
                                         trust_checkpoint=trust_checkpoint, rec_options=rec_options,
-                                        det_side=det_side, batch_size=batch_size, min_conf=min_conf)
+                                        det_side=det_side, det_precision=det_precision, batch_size=batch_size, min_conf=min_conf)
     by_path = {str(item.path): item for item in items}
     started = time.perf_counter()
     ok = failed = words = 0

@@ -49,12 +49,16 @@ class Pipeline:
     @classmethod
     def from_pretrained(cls, det_model: str = DEFAULT_DETECTOR, rec_model: str = DEFAULT_RECOGNIZER,
                         device: str = "auto", postprocess=None, trust_checkpoint: bool = False,
-                        rec_options: dict | None = None, det_side: int | None = None, **options) -> "Pipeline":
+                        rec_options: dict | None = None, det_side: int | None = None, det_precision: str = "auto",
+                        **options) -> "Pipeline":
         """Load the detector and recognizer by registry name or path. `postprocess` is a
         `detectors.db.postprocess.PostprocessParams`; `det_side` the detector's input long side (default: its
-        weights'); `rec_options` go to `Recognizer` (decode, refine_iters)."""
+        weights'); `det_precision` "auto" or "fp32" (`DBDetector`); `rec_options` go to `Recognizer` (decode,
+        refine_iters, precision)."""
         device = pick_device(device)
-        det_kwargs = {"params": postprocess} if postprocess is not None else {}
+        det_kwargs = {"precision": det_precision}
+        if postprocess is not None:
+            det_kwargs["params"] = postprocess
         if det_side is not None:
             det_kwargs["limit_side"] = det_side
         detector, detector_info = load_detector(det_model, device, **det_kwargs)

@@ -123,3 +123,28 @@ def test_db_loss_is_small_for_a_perfect_prediction():
     loss_wrong, _ = DBLoss()(wrong, targets)
     assert loss_perfect < 0.01 and loss_wrong > 10
     assert set(parts) == {"prob", "binary", "thresh"}
+
+
+def test_reduced_precision_finds_the_same_words_as_fp32():
+    """`precision="auto"` (bfloat16 on CPUs that have it, float16 on CUDA) must not move the shipped detector's boxes."""
+    import cv2
+
+    from ocrpipe.models import resolve
+    from ocrpipe.types import bbox_of
+
+    image = np.full((360, 640, 3), 245, np.uint8)
+    for row, line in enumerate(["TOTAL 12.50", "Thank you for shopping", "Receipt No 004517"]):
+        cv2.putText(image, line, (30, 80 + 100 * row), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (20, 20, 20), 2)
+    _, path = resolve("db-tiny", "detector")
+    found = {precision: DBDetector.from_file(path, precision=precision).detect([image])[0]
+             for precision in ("auto", "fp32")}
+    assert len(found["fp32"]) >= 7  # the words above, give or take a split
+    assert len(found["auto"]) == len(found["fp32"])
+    boxes = {precision: sorted(bbox_of(region.polygon) for region in regions) for precision, regions in found.items()}
+    assert np.abs(np.asarray(boxes["auto"]) - np.asarray(boxes["fp32"])).max() <= 2
+
+
+def test_unknown_detector_precision_is_refused(tmp_path):
+    save_weights(DBNet(SMALL), tmp_path / "db.pt")
+    with pytest.raises(ValueError, match="precision"):
+        DBDetector.from_file(tmp_path / "db.pt", precision="fp16")
