@@ -35,6 +35,9 @@ def train() -> None:
                    "takes its sizes from the file and the reference's settings, not from --preset.")
 @click.option("--init", "init_weights", type=click.Path(exists=True, dir_okay=False),
               help="Continue from recognizer weights (e.g. the shipped clip4str-tiny.pt) with a fresh optimizer.")
+@click.option("--image-width", type=click.IntRange(16, 1024), metavar="PIXELS",
+              help="With --init: widen the model's input to this many pixels (e.g. 256 for long numbers; the "
+                   "position embedding is stretched, then fine-tuned).")
 @click.option("--steps", type=click.IntRange(1), default=20000, show_default=True)
 @click.option("--time-limit", type=click.FloatRange(min=1), help=TIME_LIMIT_HELP)
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
@@ -53,15 +56,17 @@ def train() -> None:
 @click.option("--amp/--no-amp", default=True, show_default=True, help=AMP_HELP)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT_DIR/last.pt.")
-def train_rec(out_dir, real_dirs, caseless_dirs, synth_fraction, font_dir, preset, init_clip, init_weights, steps,
-              time_limit, batch_size, lr, decoder_lr_scale, perms, ctc_weight, val_every, workers, threads, device, amp, seed,
-              resume):
+def train_rec(out_dir, real_dirs, caseless_dirs, synth_fraction, font_dir, preset, init_clip, init_weights,
+              image_width, steps, time_limit, batch_size, lr, decoder_lr_scale, perms, ctc_weight, val_every, workers,
+              threads, device, amp, seed, resume):
     """Train CLIP4STR (both branches, permuted sequence modelling) into OUT_DIR."""
     from recognizer.clip4str.train import TrainOptions, train as run_training
 
+    if image_width and not init_weights:
+        raise click.UsageError("--image-width widens an existing model: give it with --init")
     options = TrainOptions(out_dir=out_dir, preset=preset, real_dirs=list(real_dirs),
                            caseless_dirs=list(caseless_dirs), synth_fraction=synth_fraction, font_dir=font_dir,
-                           init_clip=init_clip, init=init_weights, steps=steps, time_limit=time_limit,
+                           init_clip=init_clip, init=init_weights, image_width=image_width, steps=steps, time_limit=time_limit,
                            batch_size=batch_size, lr=lr,
                            decoder_lr_scale=decoder_lr_scale, num_perms=perms, ctc_weight=ctc_weight,
                            num_workers=workers, threads=threads, val_every=val_every, device=device, amp=amp,

@@ -284,6 +284,22 @@ def test_train_rec_time_limit_ends_the_run_and_validates_its_last_step(shared, t
     assert 0 < step < 1000000 and [r["step"] for r in records if "validation" in r] == [step]
 
 
+def test_train_rec_can_widen_the_input_of_an_existing_model(shared, tmp_path, one_font_dir):
+    from ocrpipe.models import resolve
+    from recognizer.clip4str.checkpoint import load_model
+    from recognizer.clip4str.config import PRESETS
+
+    out = tmp_path / "rec"
+    args = ["train", "rec", str(out), "--real", str(shared / "data" / "rec" / "mmocr_toy"), "--font-dir",
+            str(one_font_dir), "--batch-size", "4", "--perms", "2", "--workers", "0", "--threads", "1", "--steps", "1",
+            "--image-width", "256"]
+    result = ocrpipe(*args)
+    assert result.returncode == 2 and "--init" in result.stderr
+    result = ocrpipe(*args, "--init", str(resolve("clip4str-tiny", "recognizer")[1]))
+    assert result.returncode == 0, result.stderr
+    assert load_model(out / "model.pt").cfg == PRESETS["clip4str-tiny"].with_(image_size=(32, 256))
+
+
 def test_train_det_cli_writes_weights(shared, tmp_path, one_font_dir):
     out = tmp_path / "det"
     args = ["train", "det", str(out), "--ann", str(shared / "data" / "e2e" / "ic15_toy"), "--font-dir",

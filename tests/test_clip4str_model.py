@@ -2,6 +2,7 @@
 import random
 
 import numpy as np
+import pytest
 import torch
 
 from ocrpipe.metrics.rec import score_recognition
@@ -76,3 +77,27 @@ def test_batched_decoding_equals_one_crop_at_a_time(shared):
     assert [r.text for r in together] == [r.text for r in alone]
     np.testing.assert_allclose([r.confidence for r in together], [r.confidence for r in alone], rtol=1e-4,
                                atol=1e-6)
+
+
+def test_widening_the_input_stretches_only_the_image_position_embedding():
+    from recognizer.clip4str.model import with_image_width
+
+    model = CLIP4STR(small_config()).eval()
+    key = "clip_model.visual.positional_embedding"
+    rows, columns = 4, 16  # the tiny preset's 32 x 128 input in 8 x 8 patches
+    with torch.no_grad():  # rows differ, columns within a row are equal: stretching must keep that exactly
+        grid = torch.arange(rows, dtype=torch.float32)[:, None, None].expand(rows, columns, 64)
+        model.clip_model.visual.positional_embedding[1:] = grid.reshape(-1, 64)
+    wider = with_image_width(model, 256).eval()
+    assert wider.cfg.image_size == (32, 256) and model.cfg.image_size == (32, 128)
+    stretched = wider.state_dict()[key]
+    assert stretched.shape == (1 + rows * 32, 64)
+    assert torch.equal(stretched[0], model.state_dict()[key][0])  # the class token's row
+    assert torch.allclose(stretched[1:].reshape(rows, 32, 64), grid[:, :1].expand(rows, 32, 64))
+    for name, value in model.state_dict().items():
+        if name != key:
+            assert torch.equal(value, wider.state_dict()[name]), name
+    with torch.inference_mode():
+        assert wider(torch.zeros(2, 3, 32, 256)).shape[0] == 2
+    with pytest.raises(ValueError, match="multiple"):
+        with_image_width(model, 250)

@@ -188,3 +188,26 @@ class CLIP4STR(nn.Module):
     def forward(self, images: Tensor, refine_iters: int | None = None) -> Tensor:
         """Final logits [B, L, C] of the cross-modal decoder (reference decoding)."""
         return self.decode(images, refine_iters).logits
+
+
+def with_image_width(model: CLIP4STR, width: int) -> CLIP4STR:
+    """A copy of `model` that reads crops resized to `width` pixels instead of its own input width.
+
+    Long words squeezed into a 128-pixel input get 8 pixels or fewer per character; a wider input keeps them legible.
+    The image tower's position embedding is stretched along the token grid's width (linear interpolation; the class
+    token's row stays), every other weight is copied. The result needs fine-tuning at the new width.
+    """
+    cfg = model.cfg
+    patch_h, patch_w = cfg.patch_size
+    if width % patch_w:
+        raise ValueError(f"the input width must be a multiple of the patch width {patch_w}, not {width}")
+    wider = CLIP4STR(cfg.with_(image_size=(cfg.image_size[0], width)))
+    state = model.state_dict()
+    key = "clip_model.visual.positional_embedding"
+    rows, columns = cfg.image_size[0] // patch_h, cfg.image_size[1] // patch_w
+    grid = state[key][1:].reshape(rows, columns, -1).permute(2, 0, 1)  # E x rows x columns
+    stretched = nn.functional.interpolate(grid[None].float(), size=(rows, width // patch_w), mode="bilinear",
+                                          align_corners=False)[0].to(grid.dtype)
+    state[key] = torch.cat([state[key][:1], stretched.permute(1, 2, 0).reshape(-1, grid.shape[0])])
+    wider.load_state_dict(state)
+    return wider

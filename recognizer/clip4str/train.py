@@ -24,7 +24,7 @@ from ocrpipe.models import pick_device, training_dtype
 from recognizer.clip4str.checkpoint import load_model, model_from_clip_weights, save_model
 from recognizer.clip4str.config import PRESETS
 from recognizer.clip4str.ctc_aux import CtcHead, ctc_loss
-from recognizer.clip4str.model import CLIP4STR
+from recognizer.clip4str.model import CLIP4STR, with_image_width
 from recognizer.clip4str.psm import psm_loss
 from recognizer.data import MixedCropStream, collate, load_rgb, read_labels
 from recognizer.predictor import Recognizer
@@ -41,6 +41,7 @@ class TrainOptions:
     font_dir: str | None = None  # fonts for the synthetic words (default: the installed training fonts)
     init_clip: str | None = None  # open_clip / OpenAI-layout CLIP weights to start from
     init: str | None = None  # recognizer weights (ours or official CLIP4STR) to continue training from
+    image_width: int | None = None  # with `init`: widen the input to this many pixels (model.with_image_width)
     steps: int = 20_000
     time_limit: float | None = None  # seconds of wall clock; the run ends at whichever of the two comes first
     batch_size: int = 64
@@ -125,6 +126,8 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
     # From CLIP weights, every tower dimension comes from the file and the rest from the reference (base) settings.
     if opts.init:
         model = load_model(opts.init)
+        if opts.image_width and opts.image_width != model.cfg.image_size[1]:
+            model = with_image_width(model, opts.image_width)
     elif opts.init_clip:
         model = model_from_clip_weights(opts.init_clip)
     else:
