@@ -17,7 +17,7 @@ from ocrpipe.synth.fonts import (FontInfo, discover_fonts, group_families, load_
                                  split_fonts, superfamily)
 from ocrpipe.synth.render import WordRenderer, draw_text, render_word
 from ocrpipe.synth.scene import SceneRenderer
-from ocrpipe.synth.text import CHARSET, MAX_LEN, TextSampler, is_valid_label
+from ocrpipe.synth.text import CHARSET, MAX_LEN, TextSampler, is_valid_label, reference_number
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +66,15 @@ def test_words_respect_charset_length_and_no_whitespace(sampler, words):
     assert any(t.isupper() for t in labels) and any(t.islower() for t in labels)
     assert any(any(c.isdigit() for c in t) for t in labels)
     assert any(any(c in string.punctuation for c in t) for t in labels)
+
+
+def test_reference_numbers_are_long_receipt_identifiers():
+    rng = np.random.default_rng(3)
+    ids = [reference_number(rng) for _ in range(500)]
+    assert all(is_valid_label(t) and 8 <= len(t) <= MAX_LEN for t in ids)
+    assert sum(len(t) >= 13 for t in ids) > 250  # the lengths the receipts' invoice and barcode numbers have
+    assert any(t.isdigit() for t in ids) and any(t[0].isalpha() and t[-1].isdigit() for t in ids)
+    assert any("-" in t for t in ids) and any("/" in t for t in ids)
 
 
 def test_text_is_deterministic_per_seed(sampler):

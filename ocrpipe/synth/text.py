@@ -61,6 +61,11 @@ def apply_case(rng: np.random.Generator, word: str) -> str:
     return word
 
 
+def _address_case(rng: np.random.Generator, address: str) -> str:
+    """E-mail and web addresses: lower case, or all CAPITALS as receipts print them (30%)."""
+    return address.upper() if rng.random() < 0.3 else address.lower()
+
+
 def number(rng: np.random.Generator) -> str:
     """Integers, decimals, thousands separators, percentages, ordinals, signed values."""
     kind = int(rng.integers(6))
@@ -142,6 +147,25 @@ def phone(rng: np.random.Generator) -> str:
     return f"0{_digits(rng, 3)}.{_digits(rng, 3)}.{_digits(rng, 3)}"
 
 
+def reference_number(rng: np.random.Generator) -> str:
+    """Long document identifiers, 8-20 characters, as printed on receipts and invoices: barcodes (9556939040116),
+    invoice numbers (OR18031202170432, INV:R000721136, POS01/00012379), registration numbers (001637511168,
+    SA0371155-P, 860671-D) and card numbers."""
+    kind = int(rng.integers(5))
+    if kind == 0:
+        return _digits(rng, int(rng.integers(12, 14)))
+    if kind == 1:
+        prefix = _letters(rng, int(rng.integers(1, 4))) + str(rng.choice([":", "#", "", "", ""]))
+        return prefix + _digits(rng, int(rng.integers(8, 17)))
+    if kind == 2:
+        head = _letters(rng, int(rng.integers(0, 4))) + _digits(rng, int(rng.integers(3, 6)))
+        return head + str(rng.choice(["-", "/"])) + _digits(rng, int(rng.integers(4, 10)))
+    if kind == 3:
+        head = _letters(rng, int(rng.integers(0, 3))) + _digits(rng, int(rng.integers(6, 13)))
+        return head + "-" + _letters(rng, 1)
+    return _digits(rng, 16) if rng.random() < 0.5 else "-".join(_digits(rng, 4) for _ in range(4))
+
+
 def random_string(rng: np.random.Generator) -> str:
     """1–12 characters drawn from the whole charset, letters and digits more often than punctuation."""
     n = int(rng.integers(1, 13))
@@ -195,15 +219,19 @@ class TextSampler:
         return pool[int(rng.integers(len(pool)))]
 
     def compound(self, rng: np.random.Generator) -> str:
-        """Two words glued by - / & . _ or an e-mail/web address."""
+        """Two words glued by - / & . _ or an e-mail/web address (lower case or, as on receipts, in CAPITALS)."""
         a, b = self.dictionary_word(rng, int(rng.integers(2, 8))), self.dictionary_word(rng, int(rng.integers(2, 8)))
-        kind = int(rng.integers(4))
+        domain = str(rng.choice(["com", "org", "net", "de", "co.uk", "com.my"]))
+        kind = int(rng.integers(5))
         if kind == 0:
             return apply_case(rng, f"{a}{rng.choice(['-', '/', '&', '_', '+'])}{b}")
         if kind == 1:
-            return f"www.{a.lower()}.{rng.choice(['com', 'org', 'net', 'de', 'co.uk'])}"
+            return _address_case(rng, f"www.{a}.{domain}")
         if kind == 2:
-            return f"{a.lower()}@{b.lower()}.com"
+            digits = _digits(rng, int(rng.integers(1, 5))) if rng.random() < 0.3 else ""
+            return _address_case(rng, f"{a}{digits}@{b}.{domain}")
+        if kind == 3:
+            return _address_case(rng, f"{rng.choice(['facebook', 'instagram', 'twitter'])}.com/{a}{b}")
         return apply_case(rng, a) + apply_case(rng, b)
 
     def word(self, rng: np.random.Generator) -> str:
@@ -216,6 +244,7 @@ class TextSampler:
             (0.04, price),
             (0.04, date_or_time),
             (0.06, code),
+            (0.05, reference_number),
             (0.02, phone),
             (0.06, random_string),
         ]
