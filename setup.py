@@ -10,7 +10,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["ocrpipe", "ocrpipe.*", "detectors", "detectors.*",
                                     "recognizer", "recognizer.*", "cli", "cli.*"]),
-    package_data={"ocrpipe": ["weights/*.pt", "weights/*.md", "schema/*.json"]},
+    package_data={"ocrpipe": ["weights/*.pt", "weights/*.md", "weights/*.txt", "weights/NOTICE", "schema/*.json"]},
     install_requires=[
         # torch and torchvision must match (open_clip imports torchvision); see README.
         "torch>=2.4",
@@ -26,8 +26,11 @@ setup(
         "tqdm",
     ],
     extras_require={
-        "test": ["pytest>=7", "jsonschema>=4", "hocr-spec==0.2.0", "hocr-tools==1.1.1"],
-        "train": [],
+        # onnx reads PP-OCR's detector graph (`ocrpipe models import-ppocr`); the tests compare the import with
+        # onnxruntime. The graph itself comes in the rapidocr_onnxruntime wheel, installed with --no-deps (README):
+        # its own requirements would add the non-headless opencv-python next to ours.
+        "test": ["pytest>=7", "jsonschema>=4", "hocr-spec==0.2.0", "hocr-tools==1.1.1", "onnx>=1.15", "onnxruntime"],
+        "train": ["onnx>=1.15"],
     },
     entry_points={"console_scripts": ["ocrpipe=cli.main:main"]},
 )

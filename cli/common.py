@@ -48,24 +48,26 @@ inputs_options = [
 ]
 
 
-postprocess_options = [
-    click.option("--det-thresh", type=click.FloatRange(0, 1), default=0.3, show_default=True,
-                 help="Pixel threshold on the text probability map."),
-    click.option("--box-thresh", type=click.FloatRange(0, 1), default=0.4, show_default=True,
-                 help="Minimum mean probability of a region."),
-    click.option("--unclip-ratio", type=click.FloatRange(0.5, 5), default=1.5, show_default=True,
-                 help="How far detected kernels are grown back to word boxes."),
-    click.option("--max-candidates", type=click.IntRange(1), default=1000, show_default=True,
-                 help="At most this many regions per image."),
-    click.option("--polygons", is_flag=True, help="Output polygons for curved text instead of quadrilaterals."),
-    click.option("--dilate", is_flag=True, help="Dilate the binary text map first (joins broken strokes)."),
+postprocess_options = [  # default None: the detector's own setting (stored with its weights, chosen on dev data)
+    click.option("--det-thresh", type=click.FloatRange(0, 1),
+                 help="Pixel threshold on the text probability map [default: the detector's own]."),
+    click.option("--box-thresh", type=click.FloatRange(0, 1),
+                 help="Minimum mean probability of a region [default: the detector's own]."),
+    click.option("--unclip-ratio", type=click.FloatRange(0.5, 5),
+                 help="How far detected kernels are grown back to word boxes [default: the detector's own]."),
+    click.option("--max-candidates", type=click.IntRange(1),
+                 help="At most this many regions per image [default: 1000]."),
+    click.option("--polygons", is_flag=True, default=None,
+                 help="Output polygons for curved text instead of quadrilaterals."),
+    click.option("--dilate", is_flag=True, default=None,
+                 help="Dilate the binary text map first (joins broken strokes) [default: the detector's own]."),
 ]
 
 
 det_side_option = click.option(
     "--det-side", type=click.IntRange(128, 8192), metavar="PIXELS",
     help="Long side images are resized to for detection: larger ones are shrunk, smaller ones enlarged up to the "
-         "detector's own limit (2x for db-tiny). Default: the detector's own (2560 for db-tiny); larger finds "
+         "detector's own limit (up to 2x). Default: the detector's own (see `ocrpipe models info`); larger finds "
          "smaller text, slower.")
 
 
@@ -75,12 +77,11 @@ det_precision_option = click.option(
          "AMX; 2-4x faster, same boxes on our test sets), else float32; fp32 = always float32.")
 
 
-def postprocess_params(det_thresh, box_thresh, unclip_ratio, max_candidates, polygons, dilate):
-    """The detector's post-processing settings from the options above."""
-    from detectors.db.postprocess import PostprocessParams
-
-    return PostprocessParams(det_thresh=det_thresh, box_thresh=box_thresh, unclip_ratio=unclip_ratio,
-                             max_candidates=max_candidates, polygons=polygons, dilate=dilate)
+def postprocess_params(det_thresh, box_thresh, unclip_ratio, max_candidates, polygons, dilate) -> dict:
+    """The post-processing settings given on the command line (the detector keeps its own for the rest)."""
+    given = {"det_thresh": det_thresh, "box_thresh": box_thresh, "unclip_ratio": unclip_ratio,
+             "max_candidates": max_candidates, "polygons": polygons, "dilate": dilate}
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def add_options(options):

@@ -10,8 +10,9 @@ from cli.common import (MIN_CONF, add_options, batch_size_option, decode_options
                         det_side_option, device_option, postprocess_options, postprocess_params, rec_model_option,
                         recognizer_options, trust_option)
 from ocrpipe.errors import ExitCode, UsageError
+from ocrpipe.models import DEFAULT_DETECTOR
 
-det_model_option = click.option("--det-model", default="db-tiny", show_default=True, metavar="NAME|PATH",
+det_model_option = click.option("--det-model", default=DEFAULT_DETECTOR, show_default=True, metavar="NAME|PATH",
                                 help="Detector weights.")
 split_option = click.option(
     "--split", type=click.Choice(["all", "train", "val"]), default="all", show_default=True,

@@ -2,11 +2,18 @@
 
 Errors become exit codes in one place (`main`): every `OcrpipeError` knows its code, Ctrl-C is 130, Click's own
 usage errors are 2.
+
+OpenMP's threads wait passively unless the user says otherwise: with the default spin-waiting, another busy process
+on the machine made torch inference 3-8x slower (benchmarks/RESULTS.md). This must be set before torch loads, so it
+is set here, before any command imports it.
 """
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import click
 

@@ -10,6 +10,7 @@ from cli.common import (MIN_CONF, add_options, batch_size_option, decode_options
                         postprocess_params, progress_bar, rec_model_option, recognizer_options, show_progress,
                         trust_option)
 from ocrpipe.errors import ExitCode, OcrpipeError, UsageError
+from ocrpipe.models import DEFAULT_DETECTOR
 
 FORMAT_NAMES = ("json", "hocr", "txt")
 
@@ -38,7 +39,7 @@ def parse_formats(ctx, param, value: str) -> list[str]:
               help="Also write each image with its polygons and text drawn on it (PNG) under DIR.")
 @device_option
 @batch_size_option
-@click.option("--det-model", default="db-tiny", show_default=True, metavar="NAME|PATH", help="Detector weights.")
+@click.option("--det-model", default=DEFAULT_DETECTOR, show_default=True, metavar="NAME|PATH", help="Detector weights.")
 @det_side_option
 @det_precision_option
 @rec_model_option

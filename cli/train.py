@@ -27,6 +27,10 @@ def train() -> None:
                    "its letters are scored case-insensitively.")
 @click.option("--synth-fraction", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Share of synthetic words (rendered on the fly) in the training stream.")
+@click.option("--real-size-power", type=click.FloatRange(0, 1), default=1.0, show_default=True,
+              help="Each real set gets a share of the real crops drawn in proportion to its size to this power: 1 = "
+                   "every crop equally likely, 0.5 = by the square root of the size (big sets dominate less), 0 = "
+                   "every set equally often.")
 @click.option("--font-dir", type=click.Path(exists=True, file_okay=False), help=FONT_DIR_HELP)
 @click.option("--preset", default="clip4str-tiny", show_default=True,
               type=click.Choice(["clip4str-tiny", "clip4str-base", "clip4str-large"]))
@@ -56,16 +60,17 @@ def train() -> None:
 @click.option("--amp/--no-amp", default=True, show_default=True, help=AMP_HELP)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT_DIR/last.pt.")
-def train_rec(out_dir, real_dirs, caseless_dirs, synth_fraction, font_dir, preset, init_clip, init_weights,
-              image_width, steps, time_limit, batch_size, lr, decoder_lr_scale, perms, ctc_weight, val_every, workers,
-              threads, device, amp, seed, resume):
+def train_rec(out_dir, real_dirs, caseless_dirs, synth_fraction, real_size_power, font_dir, preset, init_clip,
+              init_weights, image_width, steps, time_limit, batch_size, lr, decoder_lr_scale, perms, ctc_weight,
+              val_every, workers, threads, device, amp, seed, resume):
     """Train CLIP4STR (both branches, permuted sequence modelling) into OUT_DIR."""
     from recognizer.clip4str.train import TrainOptions, train as run_training
 
     if image_width and not init_weights:
         raise click.UsageError("--image-width widens an existing model: give it with --init")
     options = TrainOptions(out_dir=out_dir, preset=preset, real_dirs=list(real_dirs),
-                           caseless_dirs=list(caseless_dirs), synth_fraction=synth_fraction, font_dir=font_dir,
+                           caseless_dirs=list(caseless_dirs), synth_fraction=synth_fraction,
+                           real_size_power=real_size_power, font_dir=font_dir,
                            init_clip=init_clip, init=init_weights, image_width=image_width, steps=steps, time_limit=time_limit,
                            batch_size=batch_size, lr=lr,
                            decoder_lr_scale=decoder_lr_scale, num_perms=perms, ctc_weight=ctc_weight,

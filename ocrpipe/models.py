@@ -30,8 +30,14 @@ class ModelSpec:
 
 
 REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in (
+    ModelSpec("db-ppocr", "detector", "db-ppocr.pt", True,
+              "DB text detector (words): PaddleOCR's PP-OCRv4 mobile detector (Apache-2.0, see NOTICE) fine-tuned "
+              "here to single words (see MODEL_CARD.md)"),
     ModelSpec("db-tiny", "detector", "db-tiny.pt", True,
               "DB text detector, small hand-written backbone, trained here (see MODEL_CARD.md)"),
+    ModelSpec("ppocr-v4-lines", "detector", "ppocr-v4-lines.pt", False,
+              "PaddleOCR's PP-OCRv4 mobile DB detector as published (text lines; Apache-2.0): "
+              "`ocrpipe models import-ppocr` makes it from the rapidocr_onnxruntime wheel"),
     ModelSpec("clip4str-tiny", "recognizer", "clip4str-tiny.pt", True,
               "CLIP4STR, 32x128 input, small ViT, trained here (see MODEL_CARD.md)"),
     ModelSpec("clip4str-base", "recognizer", "clip4str-base.pt", False,
@@ -40,7 +46,7 @@ REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in (
               "official CLIP4STR-L/14 checkpoint"),
 )}
 
-DEFAULT_DETECTOR = "db-tiny"
+DEFAULT_DETECTOR = "db-ppocr"
 DEFAULT_RECOGNIZER = "clip4str-tiny"
 
 

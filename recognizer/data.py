@@ -2,6 +2,8 @@
 mixed real + synthetic training stream."""
 from __future__ import annotations
 
+import bisect
+import itertools
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +14,7 @@ import torch
 from PIL import Image
 from torch.utils.data import IterableDataset, get_worker_info
 
-from ocrpipe.splits import keep
+from ocrpipe.splits import keep_crop
 from recognizer.clip4str.charset import CharsetAdapter, normalize_label
 
 VALIDATION_PERCENT = 10
@@ -27,8 +29,10 @@ class Sample:
 
 
 def read_labels(directory: str | Path, split: str = "all", caseless: bool = False) -> list[Sample]:
-    """Samples of `DIR/labels.tsv` (`relative_path<TAB>text`); split is "all", "train" or "val" (a fixed 10% of
-    every set, by a hash of the crop's relative path); `caseless` marks every sample's label as case-free."""
+    """Samples of `DIR/labels.tsv` (`relative_path<TAB>text`); split is "all", "train" or "val": a fixed 10% of
+    every set is held out by source photo, never by crop (`ocrpipe.splits.crop_side`: whole images of cut-out sets,
+    every tenth block of 25 neighbouring crops of numbered sets such as IIIT5K / IC15 / SVT, whose 5 neighbours on
+    each side are left out of "train"); `caseless` marks every sample's label as case-free."""
     directory = Path(directory)
     samples = []
     with open(directory / "labels.tsv", encoding="utf-8") as f:
@@ -37,7 +41,7 @@ def read_labels(directory: str | Path, split: str = "all", caseless: bool = Fals
             if not line or "\t" not in line:
                 continue
             relative, text = line.split("\t", 1)
-            if not keep(relative, split, VALIDATION_PERCENT):
+            if not keep_crop(relative, split, VALIDATION_PERCENT):
                 continue
             samples.append(Sample(directory / relative, text, caseless))
     return samples
@@ -57,17 +61,30 @@ def load_rgb(path: Path) -> Image.Image:
         return image.convert("RGB")
 
 
+def set_size_weights(sizes: list[int], power: float) -> list[float]:
+    """Per-sample draw weights that give each of the sets (of these sizes) a share of the real draws proportional to
+    size ** power: 1 = every crop equally likely (big sets dominate), 0.5 = by the square root of the size, 0 = every
+    set equally often."""
+    return [n ** power / n if n else 0.0 for n in sizes]
+
+
 class MixedCropStream(IterableDataset):
     """An endless stream of (image tensor, label, caseless): real crops (augmented) and on-the-fly synthetic words.
 
+    Real crops are drawn uniformly, or in proportion to `weights` (one per sample of `real`) when given.
     Each worker draws from its own RNG seeded by (seed, worker id), so two runs with the same seed see the same data.
     """
 
     def __init__(self, real: list[Sample], to_tensor: Callable[[Image.Image], torch.Tensor], charset: str,
                  max_length: int, synth_fraction: float = 0.0,
                  synth_sample: Callable[[int], tuple[np.ndarray, str]] | None = None,
-                 augment: Callable[[Image.Image], Image.Image] | None = None, seed: int = 0):
-        self.real = [s for s in real if training_label(s.text, charset, max_length)]
+                 augment: Callable[[Image.Image], Image.Image] | None = None, seed: int = 0,
+                 weights: list[float] | None = None):
+        if weights is not None and len(weights) != len(real):
+            raise ValueError(f"{len(weights)} weights for {len(real)} samples")
+        usable = [i for i, s in enumerate(real) if training_label(s.text, charset, max_length)]
+        self.real = [real[i] for i in usable]
+        self.cumulative = list(itertools.accumulate(weights[i] for i in usable)) if weights is not None else None
         self.to_tensor = to_tensor
         self.charset = charset
         self.max_length = max_length
@@ -89,7 +106,7 @@ class MixedCropStream(IterableDataset):
                 image = Image.fromarray(array)
                 caseless = False
             else:
-                sample = self.real[rng.randrange(len(self.real))]
+                sample = self.real[self._draw_index(rng)]
                 image = load_rgb(sample.path)
                 text, caseless = sample.text, sample.caseless
                 if min(image.size) < MIN_SIDE:  # degenerate crop: nothing to read, and augmentations fail on it
@@ -99,6 +116,13 @@ class MixedCropStream(IterableDataset):
             label = training_label(text, self.charset, self.max_length)
             if label:
                 yield self.to_tensor(image), label, caseless
+
+
+    def _draw_index(self, rng: random.Random) -> int:
+        if self.cumulative is None:
+            return rng.randrange(len(self.real))
+        index = bisect.bisect_right(self.cumulative, rng.random() * self.cumulative[-1])
+        return min(index, len(self.real) - 1)
 
 
 def collate(batch: list[tuple[torch.Tensor, str, bool]]) -> tuple[torch.Tensor, list[str], torch.Tensor]:

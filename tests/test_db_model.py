@@ -125,8 +125,9 @@ def test_db_loss_is_small_for_a_perfect_prediction():
     assert set(parts) == {"prob", "binary", "thresh"}
 
 
-def test_reduced_precision_finds_the_same_words_as_fp32():
-    """`precision="auto"` (bfloat16 on CPUs that have it, float16 on CUDA) must not move the shipped detector's boxes."""
+@pytest.mark.parametrize("name", ["db-ppocr", "db-tiny"])
+def test_reduced_precision_finds_the_same_words_as_fp32(name):
+    """`precision="auto"` (bfloat16 on CPUs that have it, float16 on CUDA) must not move a shipped detector's boxes."""
     import cv2
 
     from ocrpipe.models import resolve
@@ -135,7 +136,7 @@ def test_reduced_precision_finds_the_same_words_as_fp32():
     image = np.full((360, 640, 3), 245, np.uint8)
     for row, line in enumerate(["TOTAL 12.50", "Thank you for shopping", "Receipt No 004517"]):
         cv2.putText(image, line, (30, 80 + 100 * row), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (20, 20, 20), 2)
-    _, path = resolve("db-tiny", "detector")
+    _, path = resolve(name, "detector")
     found = {precision: DBDetector.from_file(path, precision=precision).detect([image])[0]
              for precision in ("auto", "fp32")}
     assert len(found["fp32"]) >= 7  # the words above, give or take a split
@@ -148,3 +149,15 @@ def test_unknown_detector_precision_is_refused(tmp_path):
     save_weights(DBNet(SMALL), tmp_path / "db.pt")
     with pytest.raises(ValueError, match="precision"):
         DBDetector.from_file(tmp_path / "db.pt", precision="fp16")
+
+
+def test_post_processing_defaults_travel_with_the_weights_and_can_be_overridden(tmp_path):
+    save_weights(DBNet(SMALL), tmp_path / "db.pt", {"postprocess": {"box_thresh": 0.6, "unclip_ratio": 1.7},
+                                                    "text_unit": "line"})
+    own = DBDetector.from_file(tmp_path / "db.pt")
+    assert (own.params.box_thresh, own.params.unclip_ratio, own.params.det_thresh) == (0.6, 1.7, 0.3)
+    assert own.split_lines  # a line detector's regions are cut into words
+    changed = DBDetector.from_file(tmp_path / "db.pt", params={"box_thresh": 0.2}, split_lines=False)
+    assert (changed.params.box_thresh, changed.params.unclip_ratio) == (0.2, 1.7) and not changed.split_lines
+    save_weights(DBNet(SMALL), tmp_path / "old.pt")  # files from before meta["postprocess"]: the defaults
+    assert DBDetector.from_file(tmp_path / "old.pt").params == PostprocessParams()

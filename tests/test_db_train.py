@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from detectors.db.data import AugmentConfig, split_line
+from detectors.db.data import AugmentConfig
 from detectors.db.model import DBConfig
 from detectors.db.predictor import DBDetector
 from detectors.db.train import train_db
@@ -62,17 +62,6 @@ def test_short_cpu_training_overfits_and_finds_the_words(tmp_path):
     counts = [det_counts([r.polygon for r in regions], ann) for regions, ann in zip(found, anns.values())]
     assert sum(c.matched for c in counts) >= 6  # of 7 words
     assert sum(c.predicted for c in counts) <= 8
-
-
-def test_split_line_cuts_a_printed_line_into_its_words():
-    image = np.full((60, 400, 3), 255, np.uint8)
-    cv2.putText(image, "TOTAL  RM 12.50", (10, 40), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 0, 0), 2, cv2.LINE_AA)
-    line = np.array([[5, 12], [300, 12], [300, 48], [5, 48]], float)
-    pieces = split_line(image, line, "TOTAL RM 12.50")
-    assert len(pieces) == 3
-    lefts = [p[:, 0].min() for p in pieces]
-    assert lefts == sorted(lefts) and all(p[:, 1].min() == pytest.approx(12) for p in pieces)
-    assert split_line(image, line, "TOTAL RM 12 . 50 EXTRA WORDS") is None  # the ink cannot hold 7 words
 
 
 def test_ctrl_c_saves_a_checkpoint_and_weights(tmp_path):

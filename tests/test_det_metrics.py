@@ -113,3 +113,21 @@ def test_load_annotations_accepts_the_ann_folder_and_rejects_empty_ones(tmp_path
     assert load_annotations(tmp_path / "ann")["x"].image == (tmp_path / "images" / "x.png").resolve()
     with pytest.raises(FileNotFoundError):
         load_annotations(tmp_path / "images")
+
+
+def test_an_annotation_without_its_image_size_reads_it_from_the_image(tmp_path):
+    import json
+
+    import cv2
+    import numpy as np
+
+    from ocrpipe.metrics.det import load_annotation
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "ann").mkdir()
+    cv2.imwrite(str(tmp_path / "images" / "a.png"), np.zeros((30, 50, 3), np.uint8))
+    (tmp_path / "ann" / "a.json").write_text(json.dumps(
+        {"image": "images/a.png", "width": None, "height": None,
+         "instances": [{"polygon": [1, 1, 9, 1, 9, 9, 1, 9], "text": "x"}]}))
+    ann = load_annotation(tmp_path / "ann" / "a.json")
+    assert (ann.width, ann.height) == (50, 30)

@@ -1,6 +1,6 @@
 """Training data for DB: samples from ann/*.json folders or a renderer, word boxes from line boxes, augmentation.
 
-Words, not lines. The recognizer reads words (max 25 characters) and ``ocrpipe.layout`` builds lines from words, so
+Words, not lines (the cutting itself is in ``words.py``). The recognizer reads words (max 25 characters) and ``ocrpipe.layout`` builds lines from words, so
 the detector is trained to find words everywhere. Data sets labelled by line (SROIE receipts) are turned into word
 boxes: the line is rectified, its ink columns are profiled, and the widest blank runs become the cuts between the
 words of its transcript, provided each cut lies near where the character counts put it. A line that cannot be cut
@@ -18,9 +18,9 @@ import shapely
 import torch
 from shapely.geometry import Polygon, box
 
-from detectors.db.model import IMAGENET_MEAN, normalize
+from detectors.db.model import IMAGENET_MEAN, IMAGENET_STD, normalize
 from detectors.db.targets import make_targets
-from ocrpipe.geometry import order_corners
+from detectors.db.words import split_line
 from ocrpipe.io import load_image
 from ocrpipe.metrics.det import Annotation
 
@@ -43,58 +43,6 @@ class AugmentConfig:
     colour_jitter: float = 0.3  # strength of brightness / contrast / saturation changes
     text_focus: float = 0.9  # chance that a crop is centred near a text instance
     min_visible: float = 0.8  # a polygon cut by the crop keeps being text if this much of it stays visible
-
-
-# --- line boxes -> word boxes -------------------------------------------------------------------------------------
-
-def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    """(start, end) of each run of True values, end exclusive."""
-    padded = np.concatenate([[False], flags, [False]]).astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded))
-    return list(zip(edges[0::2], edges[1::2]))
-
-
-def _ink_columns(crop: np.ndarray) -> np.ndarray:
-    """Per column of an upright line crop: does it hold ink? Ink = the minority class after Otsu thresholding."""
-    gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
-    _, dark = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    ink = dark if dark.mean() <= 0.5 else 1 - dark
-    return ink.sum(axis=0) > max(1, 0.04 * crop.shape[0])
-
-
-def split_line(image: np.ndarray, polygon: np.ndarray, text: str) -> list[np.ndarray] | None:
-    """Word quads of a line quad whose transcript has several words; None when the ink does not fit the words."""
-    words = text.split()
-    if len(words) < 2:
-        return [polygon]
-    if len(polygon) != 4:
-        return None
-    quad = order_corners(polygon)
-    width = max(2, round(float(np.hypot(*(quad[1] - quad[0])))))
-    height = max(2, round(float(np.hypot(*(quad[3] - quad[0])))))
-    target = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
-    to_crop = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
-    ink = _ink_columns(cv2.warpPerspective(image, to_crop, (width, height), borderMode=cv2.BORDER_REPLICATE))
-    if not ink.any():
-        return None
-    first, last = np.flatnonzero(ink)[[0, -1]]
-    gaps = [(s, e) for s, e in _runs(~ink) if s > first and e <= last]
-    if len(gaps) < len(words) - 1:
-        return None
-    cuts = sorted(sorted(gaps, key=lambda g: g[1] - g[0], reverse=True)[:len(words) - 1])
-    # Where the character counts put each space, on the ink's extent; each cut must lie within ~2 characters.
-    char_width = (last + 1 - first) / len(" ".join(words))
-    expected = first + char_width * (np.cumsum([len(w) + 1 for w in words[:-1]]) - 0.5)
-    if any(abs((s + e) / 2 - x) > 2.5 * char_width for (s, e), x in zip(cuts, expected)):
-        return None
-    starts = [first] + [e for _, e in cuts]
-    ends = [s for s, _ in cuts] + [last + 1]
-    back = np.linalg.inv(to_crop)
-    pieces = []
-    for x0, x1 in zip(starts, ends):
-        corners = np.float32([[[x0, 0], [x1, 0], [x1, height], [x0, height]]])
-        pieces.append(cv2.perspectiveTransform(corners, back)[0].astype(np.float64))
-    return pieces
 
 
 def sample_from_annotation(annotation: Annotation, text_unit: str = "word") -> DetSample:
@@ -185,11 +133,13 @@ def _jitter_colours(image: np.ndarray, rng: np.random.Generator, strength: float
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def augment(sample: DetSample, rng: np.random.Generator, config: AugmentConfig) -> DetSample:
-    """Random scale + rotation + crop (one warp), colour jitter; returns a crop_size x crop_size sample."""
+def augment(sample: DetSample, rng: np.random.Generator, config: AugmentConfig,
+            mean: tuple[float, float, float] = IMAGENET_MEAN) -> DetSample:
+    """Random scale + rotation + crop (one warp), colour jitter; returns a crop_size x crop_size sample. Outside
+    the image the crop is filled with ``mean`` (the model's normalization mean), the colour inference pads with."""
     matrix = _crop_transform(sample, rng, config)
     size = config.crop_size
-    fill = tuple(round(255 * m) for m in IMAGENET_MEAN)  # the colour that inference padding normalizes to
+    fill = tuple(round(255 * m) for m in mean)
     image = cv2.warpAffine(sample.image, matrix, (size, size), flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
     moved = [np.hstack([p, np.ones((len(p), 1))]) @ matrix.T for p in sample.polygons]
@@ -210,6 +160,8 @@ class TrainingStream(torch.utils.data.IterableDataset):
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     text_unit: str = "word"
     seed: int = 0
+    mean: tuple[float, float, float] = IMAGENET_MEAN  # the model's input normalization
+    std: tuple[float, float, float] = IMAGENET_STD
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -234,11 +186,11 @@ class TrainingStream(torch.utils.data.IterableDataset):
         rng = np.random.default_rng([self.seed, worker])
         counter = worker
         while True:
-            sample = augment(self._draw(rng, self.seed * 1_000_000 + counter), rng, self.augment)
+            sample = augment(self._draw(rng, self.seed * 1_000_000 + counter), rng, self.augment, self.mean)
             counter += workers
             size = self.augment.crop_size
             targets = make_targets(sample.polygons, sample.ignore, size, size)
-            example = {"image": normalize(sample.image)}
+            example = {"image": normalize(sample.image, self.mean, self.std)}
             for name in ("gt", "mask", "thresh", "thresh_mask"):
                 example[name] = torch.from_numpy(getattr(targets, name))[None]
             yield example

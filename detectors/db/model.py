@@ -2,10 +2,14 @@
 
     image -> backbone (C2..C5 at strides 4, 8, 16, 32) -> FPN fused to stride 4 -> heads at full resolution
 
-* Backbone: a small ResNet-18-like network (basic residual blocks) whose channel widths and depths come from
-  :class:`DBConfig`, sized to run on a couple of CPU cores.
-* Neck: each Ci gets a 1x1 conv to ``neck_channels``; a top-down path adds nearest-upsampled coarser levels; each
-  merged level gets a 3x3 conv to ``neck_channels // 4`` and is upsampled to stride 4; the four are concatenated.
+* Backbone and neck, by ``DBConfig.backbone``:
+
+  - ``"resnet"`` (db-tiny): a small ResNet-18-like network (basic residual blocks) whose channel widths and depths
+    come from :class:`DBConfig`, sized to run on a couple of CPU cores; FPN neck: each Ci gets a 1x1 conv to
+    ``neck_channels``, a top-down path adds nearest-upsampled coarser levels, each merged level gets a 3x3 conv to
+    ``neck_channels // 4`` and is upsampled to stride 4, and the four are concatenated.
+  - ``"pplcnetv3"``: PaddleOCR's PP-OCRv4 mobile detector (PPLCNetV3 + RSE-FPN, ``pplcnet.py``), so that its
+    pretrained weights can be imported (``ppocr_import.py``) and fine-tuned.
 * Probability head: 3x3 conv, two 2x2 transposed convs back to the input size, sigmoid -> P.
 * Threshold head (training only): same shape -> T; approximate binary map B = sigmoid(k (P - T)), k = 50.
 
@@ -22,14 +26,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from detectors.db.pplcnet import RSEFPN, PPLCNetV3
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+BACKBONES = ("resnet", "pplcnetv3")
 
 
 @dataclass(frozen=True)
 class DBConfig:
     """Everything needed to rebuild a DBNet and feed it; stored inside every weights file."""
 
+    backbone: str = "resnet"  # "resnet" (widths, depths below) or "pplcnetv3" (PP-OCRv4 mobile; fixed sizes)
     widths: tuple[int, ...] = (32, 64, 128, 256)  # channels of C2..C5: ResNet-18 at half width
     depths: tuple[int, ...] = (1, 1, 1, 1)  # residual blocks per stage (ResNet-18 is 2, 2, 2, 2)
     neck_channels: int = 64  # FPN inner width; the fused map has the same width
@@ -41,6 +49,8 @@ class DBConfig:
     std: tuple[float, float, float] = IMAGENET_STD
 
     def __post_init__(self) -> None:
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
         if len(self.widths) != 4 or len(self.depths) != 4:
             raise ValueError("DBConfig needs 4 widths and 4 depths (stages C2..C5)")
         if self.neck_channels % 4:
@@ -125,12 +135,13 @@ class FPN(nn.Module):
 class Head(nn.Module):
     """Stride-4 features -> one full-resolution logit map (3x3 conv, then two 2x transposed convs)."""
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, transpose_bias: bool = False) -> None:
+        """`transpose_bias`: give the first transposed conv a bias (PP-OCR's head has one before its BatchNorm)."""
         super().__init__()
         mid = channels // 4
         self.layers = nn.Sequential(
             conv_bn_relu(channels, mid, 3),
-            nn.ConvTranspose2d(mid, mid, 2, 2, bias=False), nn.BatchNorm2d(mid), nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(mid, mid, 2, 2, bias=transpose_bias), nn.BatchNorm2d(mid), nn.ReLU(inplace=True),
             nn.ConvTranspose2d(mid, 1, 2, 2),
         )
 
@@ -148,10 +159,16 @@ class DBNet(nn.Module):
     def __init__(self, config: DBConfig | None = None) -> None:
         super().__init__()
         self.config = config or DBConfig()
-        self.backbone = Backbone(self.config.widths, self.config.depths)
-        self.neck = FPN(self.config.widths, self.config.neck_channels)
-        self.prob_head = Head(self.config.neck_channels)
-        self.thresh_head = Head(self.config.neck_channels)
+        channels = self.config.neck_channels
+        if self.config.backbone == "pplcnetv3":
+            self.backbone: nn.Module = PPLCNetV3()
+            self.neck: nn.Module = RSEFPN(PPLCNetV3.out_channels, channels)
+        else:
+            self.backbone = Backbone(self.config.widths, self.config.depths)
+            self.neck = FPN(self.config.widths, channels)
+        pretrained_form = self.config.backbone == "pplcnetv3"
+        self.prob_head = Head(channels, transpose_bias=pretrained_form)
+        self.thresh_head = Head(channels, transpose_bias=pretrained_form)
         self._init_weights()
 
     def _init_weights(self) -> None:

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from detectors.db.model import DBConfig, DBNet, resize_for_inference
 from detectors.db.postprocess import PostprocessParams, regions_from_prob
+from detectors.db.words import split_at_gaps
 from ocrpipe.types import Region
 
 WEIGHTS_FORMAT = "ocrpipe-db/1"
@@ -45,12 +46,20 @@ def cpu_has_native_bf16() -> bool:
 
 
 def save_weights(model: DBNet, path: str | Path, meta: dict | None = None) -> None:
-    """Write ``model`` in the ocrpipe-db/1 format (atomically: temp file, then rename)."""
+    """Write ``model`` in the ocrpipe-db/1 format (atomically: temp file, then rename).
+
+    The small resnet detector is stored in float16; PP-OCR-derived ones in float32, so that an imported model stays
+    within 1e-4 of its source graph."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
+    state = model.state_dict()
+    if model.config.backbone == "resnet":
+        state = _half(state)
+    else:
+        state = {k: v.detach().cpu() for k, v in state.items()}
     torch.save({"format": WEIGHTS_FORMAT, "config": model.config.to_dict(),
-                "state_dict": _half(model.state_dict()), "meta": dict(meta or {})}, tmp)
+                "state_dict": state, "meta": dict(meta or {})}, tmp)
     tmp.replace(path)
 
 
@@ -83,13 +92,16 @@ class DBDetector:
     >>> regions = detector.detect([image])[0]   # list[Region], polygons in the image's own pixels
     """
 
-    def __init__(self, model: DBNet, params: PostprocessParams = PostprocessParams(),
+    def __init__(self, model: DBNet, params: PostprocessParams | dict | None = None,
                  device: str | torch.device = "cpu", batch_size: int = 4, meta: dict | None = None,
-                 limit_side: int | None = None, precision: str = "auto") -> None:
+                 limit_side: int | None = None, precision: str = "auto", split_lines: bool | None = None) -> None:
         """`limit_side`: the long side images are resized to before the network (default: the weights' own; how
         much smaller images may be enlarged stays the weights' ``max_upscale``). `precision`: "auto" runs the
         network in float16 on CUDA and in bfloat16 on CPUs with native bf16 (the probability maps differ from
-        float32 by < 0.01), float32 elsewhere; "fp32" always in float32."""
+        float32 by < 0.01), float32 elsewhere; "fp32" always in float32. `params`: the post-processing settings;
+        None: the weights' own (meta ``postprocess``, chosen on development data), a dict: those with some fields
+        replaced. `split_lines`: cut each region into words at wide ink gaps (``words.split_at_gaps``); default:
+        when the weights find lines (meta ``text_unit``)."""
         if precision not in ("auto", "fp32"):
             raise ValueError(f"precision must be 'auto' or 'fp32', not {precision!r}")
         self.device = resolve_device(device)
@@ -100,18 +112,21 @@ class DBDetector:
                 self.autocast_dtype = torch.float16
             elif self.device.type == "cpu" and cpu_has_native_bf16():
                 self.autocast_dtype = torch.bfloat16
-        self.params = params
         self.batch_size = batch_size
         self.meta = dict(meta or {})
+        own = PostprocessParams(**self.meta.get("postprocess", {}))  # older weights files have none: defaults
+        self.params = params if isinstance(params, PostprocessParams) else replace(own, **(params or {}))
+        self.split_lines = self.meta.get("text_unit") == "line" if split_lines is None else split_lines
         self.config = model.config if limit_side is None else replace(model.config, limit_side=limit_side,
                                                                       limit_type="max")
 
     @classmethod
     def from_file(cls, path: str | Path, device: str | torch.device = "cpu",
-                  params: PostprocessParams = PostprocessParams(), batch_size: int = 4,
-                  limit_side: int | None = None, precision: str = "auto") -> "DBDetector":
+                  params: PostprocessParams | dict | None = None, batch_size: int = 4,
+                  limit_side: int | None = None, precision: str = "auto",
+                  split_lines: bool | None = None) -> "DBDetector":
         model, meta = load_weights(path)
-        return cls(model, params, device, batch_size, meta, limit_side, precision)
+        return cls(model, params, device, batch_size, meta, limit_side, precision, split_lines)
 
     def save(self, path: str | Path) -> None:
         save_weights(self.model, path, self.meta)
@@ -128,8 +143,13 @@ class DBDetector:
 
     def detect(self, images: Sequence[np.ndarray]) -> list[list[Region]]:
         """Text regions of each image (RGB uint8, H x W x 3), polygons clockwise from the text's top-left."""
-        return [regions_from_prob(prob, (image.shape[1], image.shape[0]), self.params)
-                for prob, image in zip(self.prob_maps(images), images)]
+        found = [regions_from_prob(prob, (image.shape[1], image.shape[0]), self.params)
+                 for prob, image in zip(self.prob_maps(images), images)]
+        if self.split_lines:
+            found = [[Region(polygon=[(float(x), float(y)) for x, y in piece], score=region.score)
+                      for region in regions for piece in split_at_gaps(image, np.asarray(region.polygon))]
+                     for regions, image in zip(found, images)]
+        return found
 
     def network(self, tensors: list[torch.Tensor]) -> list[np.ndarray]:
         """Run the network on a batch of normalized tensors padded to a common size."""

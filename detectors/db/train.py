@@ -116,7 +116,8 @@ def train_db(out_dir: str | Path, *, ann_dirs: Sequence[str | Path] = (), ann_sp
         log(f"resumed from {checkpoint_path} at step {step}")
 
     annotations = [ann for d in ann_dirs for ann in load_annotations(d, split=ann_split).values()]
-    stream = TrainingStream(annotations, renderer, renderer_fraction, augment, text_unit, seed + step)
+    stream = TrainingStream(annotations, renderer, renderer_fraction, augment, text_unit, seed + step,
+                            model.config.mean, model.config.std)
     batches = iter(DataLoader(stream, batch_size=batch_size, num_workers=workers, persistent_workers=workers > 0,
                               worker_init_fn=_single_threaded_worker, pin_memory=dev.type == "cuda"))
     criterion = DBLoss(loss_weights)

@@ -20,6 +20,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import shapely
+from PIL import Image
 from shapely.geometry import Polygon
 from shapely.strtree import STRtree
 
@@ -49,8 +50,12 @@ def load_annotation(path: str | Path) -> Annotation:
     instances = [Instance(polygon=[(float(x), float(y)) for x, y in zip(i["polygon"][0::2], i["polygon"][1::2])],
                           text=i.get("text", ""), ignore=bool(i.get("ignore", False)))
                  for i in data["instances"]]
-    return Annotation(image=(path.parent.parent / data["image"]).resolve(), width=int(data["width"]),
-                      height=int(data["height"]), instances=instances)
+    image = (path.parent.parent / data["image"]).resolve()
+    width, height = data.get("width"), data.get("height")
+    if width is None or height is None:  # some sets leave the size out (null): read it from the image's header
+        with Image.open(image) as opened:
+            width, height = opened.size
+    return Annotation(image=image, width=int(width), height=int(height), instances=instances)
 
 
 VALIDATION_PERCENT = 33  # full-image sets are small: a third of each is held out from detector training

@@ -26,7 +26,7 @@ from recognizer.clip4str.config import PRESETS
 from recognizer.clip4str.ctc_aux import CtcHead, ctc_loss
 from recognizer.clip4str.model import CLIP4STR, with_image_width
 from recognizer.clip4str.psm import psm_loss
-from recognizer.data import MixedCropStream, collate, load_rgb, read_labels
+from recognizer.data import MixedCropStream, collate, load_rgb, read_labels, set_size_weights
 from recognizer.predictor import Recognizer
 from recognizer.preprocess import crop_to_tensor
 
@@ -38,6 +38,7 @@ class TrainOptions:
     real_dirs: list[str] = field(default_factory=list)  # labels.tsv sets; their fixed 10% stays out for validation
     caseless_dirs: list[str] = field(default_factory=list)  # the same, labels upper-cased whatever the print
     synth_fraction: float = 0.5  # share of synthetic words in each batch (rendered on the fly)
+    real_size_power: float = 1.0  # each real set's share of the real draws ~ its size ** this (1: uniform over crops)
     font_dir: str | None = None  # fonts for the synthetic words (default: the installed training fonts)
     init_clip: str | None = None  # open_clip / OpenAI-layout CLIP weights to start from
     init: str | None = None  # recognizer weights (ours or official CLIP4STR) to continue training from
@@ -153,14 +154,19 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
 
     real_sets = [(d, False) for d in opts.real_dirs] + [(d, True) for d in opts.caseless_dirs]
     val_sets = {Path(d).name: read_labels(d, "val") for d, _ in real_sets}
-    real_train = [s for d, caseless in real_sets for s in read_labels(d, "train", caseless)]
+    train_sets = [read_labels(d, "train", caseless) for d, caseless in real_sets]
+    real_train = [s for samples in train_sets for s in samples]
+    weights = None
+    if opts.real_size_power != 1.0:
+        per_set = set_size_weights([len(samples) for samples in train_sets], opts.real_size_power)
+        weights = [w for samples, w in zip(train_sets, per_set) for _ in samples]
     synth_sample = None
     if opts.synth_fraction > 0:
         from ocrpipe.synth.render import WordRenderer
         synth_sample = WordRenderer(seed=opts.seed, font_dir=opts.font_dir).sample
     to_tensor = partial(crop_to_tensor, image_size=cfg.image_size, mean=cfg.mean, std=cfg.std)
     stream = MixedCropStream(real_train, to_tensor, cfg.charset, cfg.max_label_length, opts.synth_fraction,
-                             synth_sample, real_crop_augment(), seed=opts.seed + step)
+                             synth_sample, real_crop_augment(), seed=opts.seed + step, weights=weights)
     loader = DataLoader(stream, batch_size=opts.batch_size, collate_fn=collate, num_workers=opts.num_workers,
                         persistent_workers=opts.num_workers > 0, worker_init_fn=_single_threaded_worker,
                         pin_memory=device.type == "cuda")
