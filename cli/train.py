@@ -97,6 +97,8 @@ def train_rec(out_dir, real_dirs, caseless_dirs, synth_fraction, real_size_power
 @click.option("--text-focus", type=click.FloatRange(0, 1), default=0.9, show_default=True,
               help="Chance that a training crop is centred near a text instance (the rest are anywhere).")
 @click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--backbone-lr-scale", type=click.FloatRange(0, 1), default=1.0, show_default=True,
+              help="The backbone learns at lr x this (e.g. 0.1 to keep more of a pretrained backbone, --init).")
 @click.option("--warmup", type=click.IntRange(1), default=200, show_default=True,
               help="Steps of linear learning-rate warm-up.")
 @click.option("--workers", type=click.IntRange(0), default=0, show_default=True)
@@ -107,7 +109,8 @@ def train_rec(out_dir, real_dirs, caseless_dirs, synth_fraction, real_size_power
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT_DIR/checkpoint.pt.")
 def train_det(out_dir, ann_dirs, synth_fraction, font_dir, init_weights, steps, time_limit, batch_size, crop_size,
-              text_focus, lr, warmup, workers, checkpoint_every, threads, device, amp, seed, resume):
+              text_focus, lr, backbone_lr_scale, warmup, workers, checkpoint_every, threads, device, amp, seed,
+              resume):
     """Train the DB detector into OUT_DIR (weights: OUT_DIR/db.pt)."""
     import torch
 
@@ -123,7 +126,8 @@ def train_det(out_dir, ann_dirs, synth_fraction, font_dir, init_weights, steps, 
     renderer = SceneRenderer(seed, font_dir=font_dir).sample if synth_fraction > 0 else None
     train_db(out_dir, ann_dirs=ann_dirs, renderer=renderer, renderer_fraction=synth_fraction,
              init_weights=init_weights, steps=steps, time_limit=time_limit, batch_size=batch_size,
-             augment=AugmentConfig(crop_size=crop_size, text_focus=text_focus), lr=lr, warmup=warmup,
+             augment=AugmentConfig(crop_size=crop_size, text_focus=text_focus), lr=lr,
+             backbone_lr_scale=backbone_lr_scale, warmup=warmup,
              workers=workers,
              checkpoint_every=checkpoint_every, device=device, amp=amp, seed=seed, resume=resume)
     return ExitCode.OK

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from detectors.db.data import AugmentConfig
-from detectors.db.model import DBConfig
+from detectors.db.model import DBConfig, DBNet
 from detectors.db.predictor import DBDetector
 from detectors.db.train import train_db
 from ocrpipe.metrics.det import det_counts, load_annotations
@@ -115,3 +115,20 @@ def test_a_time_limit_ends_the_run_with_the_schedule_annealed(tmp_path):
     rows = (out / "log.tsv").read_text().splitlines()[1:]
     assert 0 < trained < 10**6 and len(rows) == trained
     assert float(rows[-1].split("\t")[5]) < 0.05 * 1e-3  # the last step ran at (nearly) zero learning rate
+
+
+def test_a_frozen_backbone_keeps_its_weights_while_the_rest_learns(tmp_path):
+    torch.set_num_threads(1)
+    data = tmp_path / "data"
+    write_tiny_dataset(data)
+    config = DBConfig(widths=(8, 16, 32, 64), neck_channels=32)
+    weights = train_db(tmp_path / "run", ann_dirs=[data], ann_split="all", config=config, batch_size=2,
+                       augment=AugmentConfig(crop_size=128), steps=3, lr=1e-2, warmup=1, backbone_lr_scale=0.0,
+                       device="cpu", amp=False, log=lambda _: None)
+    torch.manual_seed(0)  # train_db's default seed: the same fresh weights it started from
+    start = DBNet(config).state_dict()
+    trained = DBDetector.from_file(weights).model.state_dict()
+    changed = {name for name, value in trained.items()
+               if value.is_floating_point() and not torch.allclose(value.float(), start[name].float(), atol=1e-3)}
+    assert changed and not any(name.startswith("backbone.") and "running" not in name for name in changed)
+    assert any(name.startswith("neck.") for name in changed)

@@ -1,4 +1,6 @@
 """The PP-OCRv4 detector imported into our module tree reproduces onnxruntime's probability map on real images."""
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -89,3 +91,24 @@ def test_a_file_that_is_not_onnx_is_refused(tmp_path):
     bogus.write_bytes(b"not a protobuf at all \x00\xff")
     with pytest.raises(GraphMismatch, match="det.onnx"):
         import_ppocr_v4(bogus)
+
+
+def test_the_cli_imports_the_wheels_graph_and_the_result_detects_words(tmp_path, onnx_path, shared):
+    from tests.test_cli import ocrpipe
+
+    target = tmp_path / "ppocr.pt"
+    done = ocrpipe("models", "import-ppocr", "-o", str(target))
+    assert done.returncode == 0, done.stderr
+    _, meta = load_weights(target)
+    assert meta["text_unit"] == "line" and meta["source_sha256"].startswith("d2a7720d")
+    checked = ocrpipe("eval", "det", str(shared / "data" / "e2e" / "ic15_toy"), "--det-model", str(target),
+                      "--json")
+    assert checked.returncode == 0, checked.stderr
+    assert json.loads(checked.stdout)["f1"] > 0.5  # its lines, cut into words at the ink gaps
+    missing = ocrpipe("models", "import-ppocr", str(tmp_path / "nothing.onnx"))
+    assert missing.returncode == 2 and "nothing.onnx" in missing.stderr
+    bogus = tmp_path / "bogus.onnx"
+    bogus.write_bytes(b"\x00\x01 not onnx")
+    refused = ocrpipe("models", "import-ppocr", str(bogus), "-o", str(tmp_path / "out.pt"))
+    assert refused.returncode == 1 and "bogus.onnx" in refused.stderr and "Traceback" not in refused.stderr
+    assert not (tmp_path / "out.pt").exists()

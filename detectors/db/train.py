@@ -67,7 +67,8 @@ def train_db(out_dir: str | Path, *, ann_dirs: Sequence[str | Path] = (), ann_sp
              renderer: Renderer | None = None, renderer_fraction: float = 0.5, config: DBConfig | None = None,
              init_weights: str | Path | None = None, steps: int = 20_000, time_limit: float | None = None,
              batch_size: int = 8, augment: AugmentConfig = AugmentConfig(),
-             text_unit: str = "word", optimizer: str = "adamw", lr: float = 1e-3, weight_decay: float = 1e-4,
+             text_unit: str = "word", optimizer: str = "adamw", lr: float = 1e-3, backbone_lr_scale: float = 1.0,
+             weight_decay: float = 1e-4,
              warmup: int = 200, loss_weights: LossWeights = LossWeights(), device: str = "auto", amp: bool = True,
              workers: int = 0, checkpoint_every: int = 1000, log_every: int = 20, resume: bool = False,
              seed: int = 0, log: Callable[[str], None] = print) -> Path:
@@ -79,7 +80,8 @@ def train_db(out_dir: str | Path, *, ann_dirs: Sequence[str | Path] = (), ann_sp
     ``ann_split`` picks the part of each ann folder to train on: "train" leaves out the fixed validation third
     (see ``ocrpipe.metrics.det.load_annotations``), "all" uses everything.
     The model comes from, in order: the checkpoint when resuming, ``init_weights`` (an ocrpipe-db/1 file, to
-    fine-tune), or a fresh ``DBNet(config)``. ``optimizer`` is ``"adamw"`` or ``"sgd"`` (momentum 0.9). With ``amp``,
+    fine-tune), or a fresh ``DBNet(config)``. ``backbone_lr_scale`` multiplies the backbone's learning rate (below 1
+    keeps more of a pretrained backbone while the neck and heads adapt). ``optimizer`` is ``"adamw"`` or ``"sgd"`` (momentum 0.9). With ``amp``,
     the network runs in mixed precision: bfloat16, or float16 with gradient scaling on GPUs without bfloat16
     (``ocrpipe.models.training_dtype``). Ctrl-C saves a checkpoint and the weights, then re-raises KeyboardInterrupt.
     """
@@ -100,10 +102,13 @@ def train_db(out_dir: str | Path, *, ann_dirs: Sequence[str | Path] = (), ann_sp
         model = DBNet(config)
     model.to(dev).train()
 
+    backbone = set(model.backbone.parameters())
+    groups = [{"params": list(model.backbone.parameters()), "lr_scale": backbone_lr_scale},
+              {"params": [p for p in model.parameters() if p not in backbone], "lr_scale": 1.0}]
     if optimizer == "adamw":
-        opt: torch.optim.Optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+        opt: torch.optim.Optimizer = torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay)
     elif optimizer == "sgd":
-        opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay)
+        opt = torch.optim.SGD(groups, lr=lr, momentum=0.9, weight_decay=weight_decay)
     else:
         raise ValueError(f"optimizer must be 'adamw' or 'sgd', got {optimizer!r}")
     amp_dtype = training_dtype(dev)
@@ -137,7 +142,7 @@ def train_db(out_dir: str | Path, *, ann_dirs: Sequence[str | Path] = (), ann_sp
         while not budget.done(step):
             batch = {k: v.to(dev, non_blocking=True) for k, v in next(batches).items()}
             for group in opt.param_groups:
-                group["lr"] = learning_rate(step, budget.progress(step), lr, warmup)
+                group["lr"] = group["lr_scale"] * learning_rate(step, budget.progress(step), lr, warmup)
             with autocast:
                 outputs = model(batch["image"])
             loss, parts = criterion(outputs, batch)
@@ -151,10 +156,10 @@ def train_db(out_dir: str | Path, *, ann_dirs: Sequence[str | Path] = (), ann_sp
             if step % log_every == 0 or budget.done(step):
                 seconds = budget.elapsed()
                 log_file.write(f"{step}\t{loss.item():.4f}\t{parts['prob']:.4f}\t{parts['binary']:.4f}\t"
-                               f"{parts['thresh']:.4f}\t{opt.param_groups[0]['lr']:.2e}\t{seconds:.1f}\n")
+                               f"{parts['thresh']:.4f}\t{opt.param_groups[-1]['lr']:.2e}\t{seconds:.1f}\n")
                 log_file.flush()
                 log(f"step {step}/{steps} loss {loss.item():.4f} (prob {parts['prob']:.3f} binary "
-                    f"{parts['binary']:.3f} thresh {parts['thresh']:.3f}) lr {opt.param_groups[0]['lr']:.2e} "
+                    f"{parts['binary']:.3f} thresh {parts['thresh']:.3f}) lr {opt.param_groups[-1]['lr']:.2e} "
                     f"{seconds:.0f}s")
             if step % checkpoint_every == 0:
                 save()
