@@ -9,8 +9,9 @@ import pytest
 
 from ocrpipe.splits import CROP_BLOCK, CROP_MARGIN, crop_group, crop_side, keep, keep_crop
 from recognizer.data import VALIDATION_PERCENT, read_labels
+from tests.conftest import SHARED
 
-SHARED_REC = Path(__file__).resolve().parents[2] / "shared" / "data" / "rec"
+SHARED_REC = SHARED / "data" / "rec"  # next to the checkout, or /work/shared in a CI clone
 
 
 def _sides_by_group(paths: list[str]) -> dict[str, set[str]]:
