@@ -24,12 +24,14 @@ setup(
         "click>=8.1",
         "rich>=13",
         "tqdm",
+        "pypdfium2>=4.30",  # PDF in (page rendering) and searchable PDF out
     ],
     extras_require={
         # onnx reads PP-OCR's detector graph (`ocrpipe models import-ppocr`); the tests compare the import with
         # onnxruntime. The graph itself comes in the rapidocr_onnxruntime wheel, installed with --no-deps (README):
         # its own requirements would add the non-headless opencv-python next to ours.
-        "test": ["pytest>=7", "jsonschema>=4", "hocr-spec==0.2.0", "hocr-tools==1.1.1", "onnx>=1.15", "onnxruntime"],
+        "test": ["pytest>=7", "jsonschema>=4", "hocr-spec==0.2.0", "hocr-tools==1.1.1", "onnx>=1.15", "onnxruntime",
+                 "pikepdf"],  # pikepdf: encrypted PDFs for the tests
         "train": ["onnx>=1.15"],
     },
     entry_points={"console_scripts": ["ocrpipe=cli.main:main"]},

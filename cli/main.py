@@ -1,7 +1,7 @@
 """The `ocrpipe` command: a Click group whose subcommands load on demand (so `--help` answers at once).
 
-Errors become exit codes in one place (`main`): every `OcrpipeError` knows its code, Ctrl-C is 130, Click's own
-usage errors are 2.
+Errors become exit codes in one place (`main`): every `OcrpipeError` knows its code, Ctrl-C is 130, SIGTERM 143
+(both stop cleanly: no partial output file is left), Click's own usage errors are 2.
 
 OpenMP's threads wait passively unless the user says otherwise: with the default spin-waiting, another busy process
 on the machine made torch inference 3-8x slower (benchmarks/RESULTS.md). This must be set before torch loads, so it
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -18,7 +19,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import click
 
 from ocrpipe import __version__
-from ocrpipe.errors import ExitCode, OcrpipeError
+from ocrpipe.errors import ExitCode, OcrpipeError, Terminated
 
 SUBCOMMANDS = {  # name -> (module, attribute, one-line help shown by `ocrpipe --help`)
     "run": ("cli.run", "run", "Detect and read text in images; write JSON, hOCR and text."),
@@ -57,7 +58,12 @@ def cli() -> None:
     """
 
 
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         result = cli.main(standalone_mode=False, prog_name="ocrpipe")  # a command returns its ExitCode
     except click.ClickException as error:
@@ -69,6 +75,9 @@ def main() -> None:
     except KeyboardInterrupt:
         click.echo("ocrpipe: interrupted", err=True)
         sys.exit(ExitCode.INTERRUPTED)
+    except Terminated:
+        click.echo("ocrpipe: terminated", err=True)
+        sys.exit(ExitCode.TERMINATED)
     except OcrpipeError as error:
         click.echo(f"ocrpipe: error: {error}", err=True)
         sys.exit(error.exit_code)

@@ -12,7 +12,7 @@ from cli.common import (MIN_CONF, add_options, batch_size_option, decode_options
 from ocrpipe.errors import ExitCode, OcrpipeError, UsageError
 from ocrpipe.models import DEFAULT_DETECTOR
 
-FORMAT_NAMES = ("json", "hocr", "txt")
+FORMAT_NAMES = ("json", "hocr", "txt", "pdf")
 
 
 def parse_formats(ctx, param, value: str) -> list[str]:
@@ -29,7 +29,11 @@ def parse_formats(ctx, param, value: str) -> list[str]:
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False), metavar="DIR",
               help="Write results under DIR, mirroring the input paths (a/b.png -> DIR/a/b.json).")
 @click.option("-f", "--formats", default="json,hocr,txt", show_default=True, callback=parse_formats,
-              metavar="LIST", help="Output formats for -o: json, hocr, txt.")
+              metavar="LIST", help="Output formats for -o: json, hocr, txt, pdf (the page images with an invisible, "
+                                   "searchable text layer). One file per input and format; a PDF or multi-page TIFF "
+                                   "gives one document with all its pages.")
+@click.option("--dpi", type=click.FloatRange(36, 1200), metavar="DPI",
+              help="Render PDF pages at this resolution [default: 300, lower for pages too large for 4000 px].")
 @click.option("--stdout", "to_stdout", is_flag=True, help="Write one JSON object per page to stdout (JSON Lines).")
 @click.option("--skip-existing", is_flag=True, help="Skip inputs whose outputs are already in DIR.")
 @click.option("--on-error", type=click.Choice(["skip", "fail"]), default="skip", show_default=True,
@@ -50,13 +54,13 @@ def parse_formats(ctx, param, value: str) -> list[str]:
               help="Drop words read with lower confidence.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no summary (errors are still printed).")
 @click.option("-v", "--verbose", is_flag=True, help="One line per file with words and timings.")
-def run(inputs, recursive, glob_, files_from, output_dir, formats, to_stdout, skip_existing, on_error, draw_dir,
+def run(inputs, recursive, glob_, files_from, output_dir, formats, dpi, to_stdout, skip_existing, on_error, draw_dir,
         device, batch_size, det_model, det_side, det_precision, rec_model, trust_checkpoint, det_thresh, box_thresh, unclip_ratio,
         max_candidates, polygons, dilate, decode, refine_iters, precision, min_conf, quiet, verbose) -> ExitCode:
-    """Detect and read the text in INPUTS (image files or folders).
+    """Detect and read the text in INPUTS (image files, PDF files or folders).
 
     Without -o or --stdout the recognised text is printed. Exit codes: 0 all done, 1 fatal (e.g. bad model),
-    2 usage, 3 finished but some inputs failed, 130 interrupted.
+    2 usage, 3 finished but some inputs failed, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
     """
     from ocrpipe import io
 
@@ -80,7 +84,8 @@ def run(inputs, recursive, glob_, files_from, output_dir, formats, to_stdout, sk
     rec_options = recognizer_options(decode, refine_iters, precision, device)
     pipeline = Pipeline.from_pretrained(det_model, rec_model, device=device, postprocess=params,
                                         trust_checkpoint=trust_checkpoint, rec_options=rec_options,
-                                        det_side=det_side, det_precision=det_precision, batch_size=batch_size, min_conf=min_conf)
+                                        det_side=det_side, det_precision=det_precision, batch_size=batch_size,
+                                        min_conf=min_conf, pdf_dpi=dpi)
     by_path = {str(item.path): item for item in items}
     started = time.perf_counter()
     ok = failed = words = 0
@@ -90,7 +95,8 @@ def run(inputs, recursive, glob_, files_from, output_dir, formats, to_stdout, sk
             problem = str(result) if isinstance(result, OcrpipeError) else None
             if problem is None:
                 try:
-                    _emit(by_path[path], result, output_dir, formats, to_stdout, draw_dir, len(items) > 1)
+                    _emit(by_path[path], result, output_dir, formats, to_stdout, draw_dir, len(items) > 1,
+                          pipeline.options)
                 except OSError as error:
                     problem = f"{path}: cannot write output ({error.strerror or error})"
             if problem is not None:
@@ -113,16 +119,16 @@ def run(inputs, recursive, glob_, files_from, output_dir, formats, to_stdout, sk
 
 
 def _outputs_exist(item, output_dir: str, formats: list[str]) -> bool:
-    """Multi-page files write their first page last, so its outputs existing means the file is complete."""
     from ocrpipe import io
-    from ocrpipe.export import FORMATS
 
-    return all(io.output_path(item, output_dir, FORMATS[f][0]).exists() for f in formats)
+    return all(io.output_path(item, output_dir, "." + name).exists() for name in formats)
 
 
-def _emit(item, pages, output_dir, formats, to_stdout, draw_dir, several_inputs: bool) -> None:
+def _emit(item, pages, output_dir, formats, to_stdout, draw_dir, several_inputs: bool, options) -> None:
+    """Write one input file's results: JSON Lines (one object per page) or text on stdout, and one file per format
+    under `output_dir` (all pages of a multi-page input in one file, written atomically)."""
     from ocrpipe import io
-    from ocrpipe.atomic import atomic_write_text
+    from ocrpipe.atomic import atomic_open, atomic_write_text
     from ocrpipe.export import FORMATS, to_json
 
     if to_stdout:
@@ -131,16 +137,26 @@ def _emit(item, pages, output_dir, formats, to_stdout, draw_dir, several_inputs:
     elif not output_dir:
         if several_inputs:
             click.echo(f"==> {item.path} <==")
-        for page in pages:
-            click.echo(page.text)
+        click.echo("\f".join(page.text for page in pages))
     if output_dir:
-        for page in reversed(pages):  # the first page last: see _outputs_exist
-            for name in formats:
+        for name in formats:
+            if name == "pdf":
+                from ocrpipe.export.pdf import write_pdf
+
+                with atomic_open(io.output_path(item, output_dir, ".pdf")) as file:
+                    write_pdf(pages, _page_images(item, options), file)
+            else:
                 suffix, render = FORMATS[name]
-                atomic_write_text(io.output_path(item, output_dir, suffix, page.page_index), render(page))
+                atomic_write_text(io.output_path(item, output_dir, suffix), render(pages))
     if draw_dir:
         from ocrpipe.draw import draw_page
 
-        for page in reversed(pages):
-            image = io.load_pages(item.path)[page.page_index]
+        for page, image in zip(pages, _page_images(item, options)):
             draw_page(image, page, io.output_path(item, draw_dir, ".png", page.page_index))
+
+
+def _page_images(item, options):
+    """The input's pages decoded again, one at a time (outputs that show the image: PDF, drawings)."""
+    from ocrpipe import io
+
+    return (page.pixels for page in io.iter_page_images(item.path, options.max_pixels, options.pdf_dpi))

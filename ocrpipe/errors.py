@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad options or arguments
     SOME_INPUTS_FAILED = 3  # finished, but some inputs could not be read
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+    TERMINATED = 143  # SIGTERM (128 + 15), e.g. a batch scheduler stopping the job
 
 
 class OcrpipeError(Exception):
@@ -47,3 +48,8 @@ class InputError(OcrpipeError):
         self.path = str(path)
         self.reason = " ".join(reason.split())  # always a single line
         super().__init__(f"{self.path}: {self.reason}")
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived. Like KeyboardInterrupt it is not an `Exception`, so it unwinds everything (atomic writes
+    remove their temporary files on the way) and only the CLI's `main` turns it into an exit code."""

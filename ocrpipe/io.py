@@ -2,7 +2,8 @@
 
 Decoding: every raster format goes through one path, Pillow, and comes out as RGB uint8 arrays (H×W×3), one per
 page, EXIF orientation applied. TIFF files give one array per page; other multi-frame formats (GIF, WebP, MPO) give
-their first frame. Anything that cannot be decoded fully raises `InputError` with a one-line reason.
+their first frame. PDF files (recognised by their header, whatever the extension) are rendered page by page
+(`ocrpipe.pdf`). Anything that cannot be decoded fully raises `InputError` with a one-line reason.
 
 Finding: `collect_inputs` expands folders and `--files-from` lists into `InputFile`s, and `output_path` says where
 each one's results go under the output folder.
@@ -25,13 +26,14 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ocrpipe.errors import InputError, UsageError
+from ocrpipe.pdf import is_pdf, render_pages
 
 # A 600-dpi A3 scan is 7016 × 9921 ≈ 70 MP; leave some room above that.
 DEFAULT_MAX_PIXELS = 100_000_000
 
 IMAGE_EXTENSIONS = frozenset({
     ".png", ".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".bmp", ".dib", ".webp", ".gif",
-    ".pbm", ".pgm", ".ppm", ".pnm", ".jp2", ".j2k",
+    ".pbm", ".pgm", ".ppm", ".pnm", ".jp2", ".j2k", ".pdf",
 })
 
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
@@ -42,22 +44,43 @@ _HIGH_DEPTH_MODES = frozenset({"I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
 # Decoding
 
 
-def iter_pages(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> Iterator[np.ndarray]:
-    """Yield each page of the image file at `path` as RGB uint8 (H×W×3), decoding one page at a time."""
+@dataclass(frozen=True)
+class PageImage:
+    """One decoded page: RGB uint8 pixels (H×W×3) and their resolution in dots per inch when known (the render
+    resolution of a PDF page, the DPI a raster file records; None otherwise)."""
+
+    pixels: np.ndarray
+    dpi: float | None = None
+
+
+def iter_page_images(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS,
+                     pdf_dpi: float | None = None) -> Iterator[PageImage]:
+    """Yield each page of the image or PDF file at `path`, decoding one page at a time."""
     with _open_input(path) as file:
-        yield from _decode(file, str(path), max_pixels)
+        yield from _decode(file, str(path), max_pixels, pdf_dpi)
+
+
+def load_page_images(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS,
+                     pdf_dpi: float | None = None) -> list[PageImage]:
+    """All pages of the file at `path` (one for every format but PDF and multi-page TIFF)."""
+    return list(iter_page_images(path, max_pixels, pdf_dpi))
+
+
+def iter_pages(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> Iterator[np.ndarray]:
+    """Yield each page of the file at `path` as RGB uint8 (H×W×3), decoding one page at a time."""
+    return (page.pixels for page in iter_page_images(path, max_pixels))
 
 
 def load_pages(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> list[np.ndarray]:
-    """All pages of the image file at `path` (one for every format but multi-page TIFF)."""
+    """All pages of the file at `path` as RGB arrays."""
     return list(iter_pages(path, max_pixels))
 
 
 def load_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """The first page of the image file at `path` (later pages are not decoded)."""
-    pages = iter_pages(path, max_pixels)
+    """The first page of the file at `path` (later pages are not decoded)."""
+    pages = iter_page_images(path, max_pixels)
     try:
-        return next(pages)
+        return next(pages).pixels
     finally:
         pages.close()
 
@@ -66,7 +89,7 @@ def decode_bytes(data: bytes, name: str = "<bytes>", max_pixels: int = DEFAULT_M
     """All pages of an encoded image held in memory; `name` is used in error messages."""
     if not data:
         raise InputError(name, "empty file")
-    return list(_decode(BytesIO(data), name, max_pixels))
+    return [page.pixels for page in _decode(BytesIO(data), name, max_pixels)]
 
 
 def _open_input(path: str | os.PathLike[str]) -> BinaryIO:
@@ -87,8 +110,14 @@ def _open_input(path: str | os.PathLike[str]) -> BinaryIO:
     return file
 
 
-def _decode(file: BinaryIO, name: str, max_pixels: int) -> Iterator[np.ndarray]:
-    """Decode every page of `file` (only the first frame for formats other than TIFF)."""
+def _decode(file: BinaryIO, name: str, max_pixels: int, pdf_dpi: float | None = None) -> Iterator[PageImage]:
+    """Decode every page of `file` (only the first frame for raster formats other than TIFF)."""
+    head = file.read(1024)
+    file.seek(0)
+    if is_pdf(head):
+        for pixels, dpi in render_pages(file.read(), name, max_pixels, pdf_dpi):
+            yield PageImage(pixels, dpi)
+        return
     with _pillow_errors(name):
         image = _open_image(file, name)
     with image:
@@ -102,7 +131,18 @@ def _decode(file: BinaryIO, name: str, max_pixels: int) -> Iterator[np.ndarray]:
                                            f"limit {max_pixels / 1e6:.1f} MP)")
                 image.load()  # full decode now, so truncated data fails here and not later
                 upright = ImageOps.exif_transpose(image)
-            yield to_rgb(upright)
+            yield PageImage(to_rgb(upright), _recorded_dpi(image))
+
+
+def _recorded_dpi(image: Image.Image) -> float | None:
+    """The horizontal resolution the file records, when it is a plausible one (many files say 1 or 72 by default:
+    72 is kept, values under 10 are not)."""
+    dpi = image.info.get("dpi")
+    try:
+        value = float(dpi[0]) if dpi else 0.0
+    except (TypeError, ValueError, IndexError):
+        return None
+    return value if value >= 10 else None
 
 
 def _open_image(file: BinaryIO, name: str) -> Image.Image:

@@ -1,29 +1,34 @@
-"""Words → lines → blocks, in reading order.
+"""Words → lines → blocks, in reading order, for upright, tilted, perspective-warped and sideways text.
 
-Everything happens in a *reading frame*: coordinates (u, v) where the text runs along +u and the next line is
-towards +v. For upright text that is just (x, y); for text rotated by `angle` degrees counter-clockwise the page is
-turned back by that angle first, so a page scanned sideways reads like an upright one.
+1. `group_by_angle`: words of about the same angle share a reading frame (a page may mix upright and sideways text).
+2. `build_lines`: each word is chained to the word that continues it along *its own* baseline (the nearest word
+   ahead of it, overlapping it across the line and close enough for its height), when that word also has it as its
+   nearest word behind. Working word by word, not on one page-wide axis, keeps the lines of a tilted or
+   perspective-warped page apart however densely they are printed; a wide gap ends a line (two columns never share
+   one).
+3. `build_blocks`: in a *reading frame* — coordinates (u, v) where the text runs along +u and the next line is
+   towards +v, i.e. the page turned back by the group's angle — a line and the line just below it join one block
+   when they are close, of similar height, overlap along u, and each is the other's only such neighbour.
+4. `order_blocks`: recursive XY-cut in the frame of the page's main group, columns before rows.
 
-1. `group_by_angle`: words of about the same angle share a frame (a page may mix upright and sideways text).
-2. `build_lines`: words whose vertical extents overlap form a row; a row is cut where the gap between two words is
-   large for their height (so two columns never share a line). Words in a line run along +u.
-3. `build_blocks`: a line and the line just below it join one block when they are close, of similar height,
-   overlap horizontally, and each is the other's only such neighbour (so a heading over two columns stays apart).
-4. `order_blocks`: recursive XY-cut in the frame of the most common angle, columns before rows: split at a vertical
-   gap if there is one (left column first), else at a horizontal gap (top first), else sort top-to-bottom.
+`page_skew` estimates how far the page is turned from upright (or from sideways) from its words. Lines are never
+merged to make their axis-aligned boxes disjoint: the boxes of a tilted page's lines overlap, and exporters describe
+such lines with their angle (hOCR `baseline` / `textangle`) instead.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 
-from ocrpipe.types import BBox, Block, Line, Point, Word
+import numpy as np
+
+from ocrpipe.types import Block, Line, Point, Word
 
 FrameBox = tuple[float, float, float, float]  # u0, v0, u1, v1 in a reading frame
 
 ANGLE_TOLERANCE = 20.0  # degrees: words within this of a group's first word read in the same frame
-SAME_ROW_OVERLAP = 0.5  # vertical overlap, as a fraction of the shorter word, for two words to share a row
-WORD_GAP = 1.0  # a horizontal gap wider than this × the words' mean height ends a line
+SAME_ROW_OVERLAP = 0.5  # overlap across the line, as a fraction of the shorter word, for two words to share a line
+WORD_GAP = 1.0  # a gap along the line wider than this × the words' mean height ends a line
 BLOCK_GAP = 1.0  # lines of one block are at most this × the shorter line's height apart vertically
 BLOCK_HEIGHT_RATIO = 1.5  # lines of one block differ in height by at most this factor
 
@@ -35,75 +40,29 @@ def build_page_blocks(words: Sequence[Word]) -> list[Block]:
     groups = group_by_angle(words)
     blocks: list[Block] = []
     for group in groups:
-        angle = mean_angle(group)
-        blocks += build_blocks(build_lines(group, angle), angle)
-    return merge_overlapping(order_blocks(blocks, mean_angle(groups[0])))
+        blocks += build_blocks(build_lines(group), mean_angle(group))
+    return order_blocks(blocks, mean_angle(groups[0]))
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Overlaps: hOCR readers (and hocr-check) expect the boxes of lines and of blocks not to overlap much. Rotated or
-# crowded text can give such boxes; those lines (and their blocks) are merged into one.
-
-MAX_OVERLAP = 0.15  # of the larger box's area (hocr-check allows 0.2 on its integer boxes)
-
-
-def relative_overlap(a: BBox, b: BBox) -> float:
-    """Intersection area over the larger box's area, on whole-pixel boxes rounded outward as the exporters do."""
-    a = (math.floor(a[0]), math.floor(a[1]), math.ceil(a[2]), math.ceil(a[3]))
-    b = (math.floor(b[0]), math.floor(b[1]), math.ceil(b[2]), math.ceil(b[3]))
-    width = min(a[2], b[2]) - max(a[0], b[0])
-    height = min(a[3], b[3]) - max(a[1], b[1])
-    if width <= 0 or height <= 0:
+def page_skew(words: Sequence[Word]) -> float:
+    """How far the page's text is turned from the nearest multiple of 90°, in degrees counter-clockwise, in
+    [-45, 45): the median of the words' angles weighted by their length (long words give the surest angles)."""
+    if not words:
         return 0.0
-    larger = max((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
-    return width * height / larger if larger > 0 else 1.0
+    residuals = np.array([(normalized_angle(word.angle) + 45.0) % 90.0 - 45.0 for word in words])
+    lengths = np.array([max(_rectangle(word)[2], 1e-6) for word in words])
+    order = np.argsort(residuals)
+    cumulative = np.cumsum(lengths[order])
+    median = residuals[order][np.searchsorted(cumulative, cumulative[-1] / 2)]
+    return float(round(median, 2))
 
 
-def _overlapping_pairs(boxes: Sequence[BBox]) -> list[tuple[int, int]]:
-    return [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes))
-            if relative_overlap(boxes[i], boxes[j]) > MAX_OVERLAP]
-
-
-def _connected(count: int, pairs: Sequence[tuple[int, int]]) -> list[list[int]]:
-    """Groups of indices 0..count-1 linked by `pairs`, each group and the list ordered by first index."""
-    parent = list(range(count))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            i = parent[i]
-        return i
-
-    for i, j in pairs:
-        a, b = root(i), root(j)
-        parent[max(a, b)] = min(a, b)
-    groups: dict[int, list[int]] = {}
-    for i in range(count):
-        groups.setdefault(root(i), []).append(i)
-    return list(groups.values())
-
-
-def merge_overlapping(blocks: list[Block]) -> list[Block]:
-    """Merge blocks whose boxes, or any of whose lines' boxes, overlap; then overlapping lines inside a block; until
-    no two blocks and no two lines of the page overlap. Untouched blocks keep their lines and order."""
-    while True:
-        pairs = _overlapping_pairs([block.bbox for block in blocks])
-        lines = [(index, line) for index, block in enumerate(blocks) for line in block.lines]
-        pairs += [(lines[i][0], lines[j][0]) for i, j in _overlapping_pairs([line.bbox for _, line in lines])]
-        merged = [_merge_block([blocks[i] for i in group]) for group in _connected(len(blocks), pairs)]
-        if all(a is b for a, b in zip(merged, blocks)) and len(merged) == len(blocks):
-            return merged
-        blocks = merged
-
-
-def _merge_block(blocks: list[Block]) -> Block:
-    """One block from `blocks`; overlapping lines joined (words left to right), lines top to bottom."""
-    lines = [line for block in blocks for line in block.lines]
-    groups = _connected(len(lines), _overlapping_pairs([line.bbox for line in lines]))
-    if len(blocks) == 1 and len(groups) == len(lines):
-        return blocks[0]
-    joined = [Line(sorted((w for i in group for w in lines[i].words), key=lambda w: (w.bbox[0] + w.bbox[2]) / 2))
-              for group in groups]
-    return Block(sorted(joined, key=lambda line: line.bbox[1]))
+def line_angle(line: Line) -> float:
+    """The line's baseline angle, degrees counter-clockwise in [-45, 315): its words' angles weighted by length."""
+    first = normalized_angle(line.words[0].angle)
+    offsets = [(normalized_angle(word.angle) - first + 180.0) % 360.0 - 180.0 for word in line.words]
+    lengths = [max(_rectangle(word)[2], 1e-6) for word in line.words]
+    return normalized_angle(first + sum(o * n for o, n in zip(offsets, lengths)) / sum(lengths))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -150,43 +109,74 @@ def group_by_angle(words: Sequence[Word], tolerance: float = ANGLE_TOLERANCE) ->
 # Lines
 
 
-def build_lines(words: Sequence[Word], angle: float = 0.0) -> list[Line]:
-    """Words (all read in the frame of `angle`) grouped into lines; lines in no particular order."""
-    boxes = {id(word): frame_box([word], angle) for word in words}
-    rows: list[list[Word]] = []
-    row_spans: list[tuple[float, float]] = []  # v0, v1 of each row
-    for word in sorted(words, key=lambda w: (_centre_v(boxes[id(w)]), boxes[id(w)][0])):
-        _, v0, _, v1 = boxes[id(word)]
-        best, best_overlap = None, SAME_ROW_OVERLAP
-        for index, (row_v0, row_v1) in enumerate(row_spans):
-            overlap = _overlap(v0, v1, row_v0, row_v1) / max(min(v1 - v0, row_v1 - row_v0), 1e-6)
-            if overlap >= best_overlap:
-                best, best_overlap = index, overlap
-        if best is None:
-            rows.append([word])
-            row_spans.append((v0, v1))
-        else:
-            rows[best].append(word)
-            row_v0, row_v1 = row_spans[best]
-            row_spans[best] = (min(row_v0, v0), max(row_v1, v1))
-    return [Line(segment) for row in rows for segment in _split_at_gaps(row, boxes)]
+def _rectangle(word: Word) -> tuple[float, float, float, float, float]:
+    """The word as an oriented rectangle in its own frame: centre x, centre y, length along its baseline, height
+    across it, angle (degrees counter-clockwise)."""
+    points = np.asarray(word.polygon, dtype=np.float64)
+    theta = math.radians(word.angle)
+    along = points @ np.array([math.cos(theta), -math.sin(theta)])  # image y points down
+    across = points @ np.array([math.sin(theta), math.cos(theta)])
+    u = (along.min() + along.max()) / 2
+    v = (across.min() + across.max()) / 2
+    centre = u * np.array([math.cos(theta), -math.sin(theta)]) + v * np.array([math.sin(theta), math.cos(theta)])
+    return (float(centre[0]), float(centre[1]), float(np.ptp(along)), float(np.ptp(across)), float(word.angle))
 
 
-def _split_at_gaps(row: list[Word], boxes: dict[int, FrameBox]) -> list[list[Word]]:
-    """A row's words along +u, cut wherever the gap exceeds WORD_GAP × the neighbours' mean height."""
-    ordered = sorted(row, key=lambda word: boxes[id(word)][0])
-    segments = [[ordered[0]]]
-    reach = boxes[id(ordered[0])][2]  # furthest u1 of the current segment
-    for previous, word in zip(ordered, ordered[1:]):
-        u0, v0, u1, v1 = boxes[id(word)]
-        height = ((v1 - v0) + _height(boxes[id(previous)])) / 2
-        if u0 - reach > WORD_GAP * height:
-            segments.append([word])
-            reach = u1
-        else:
-            segments[-1].append(word)
-            reach = max(reach, u1)
-    return segments
+def continuation_costs(words: Sequence[Word], chunk: int = 256) -> np.ndarray:
+    """An n × n matrix: entry (i, j) says how well word j continues word i along i's baseline (the gap between
+    them plus their offset across the line, in pixels), or inf when it cannot: j must lie ahead of i, overlap it
+    across the line by SAME_ROW_OVERLAP of the shorter word, start at most WORD_GAP × their mean height after i
+    ends, and have an angle within ANGLE_TOLERANCE of i's. Rows are worked out `chunk` at a time (memory)."""
+    boxes = np.array([_rectangle(word) for word in words])
+    centre, length, height, angle = boxes[:, :2], boxes[:, 2], boxes[:, 3], boxes[:, 4]
+    theta = np.radians(angle)
+    along = np.stack([np.cos(theta), -np.sin(theta)], axis=1)  # each word's reading direction (image y down)
+    across = np.stack([np.sin(theta), np.cos(theta)], axis=1)  # towards its next line
+    corner_u = np.array([-0.5, 0.5, 0.5, -0.5])[None, :, None] * length[:, None, None] * along[:, None, :]
+    corner_v = np.array([-0.5, -0.5, 0.5, 0.5])[None, :, None] * height[:, None, None] * across[:, None, :]
+    corners = centre[:, None, :] + corner_u + corner_v  # (n, 4, 2) each word's rectangle
+    costs = np.full((len(words), len(words)), np.inf)
+    for first in range(0, len(words), chunk):
+        rows = slice(first, first + chunk)
+        offset = corners[None, :, :, :] - centre[rows, None, None, :]  # (i, j, corner, 2) from word i's centre
+        u = np.einsum("ijkc,ic->ijk", offset, along[rows])  # j's corners along i's baseline ...
+        v = np.einsum("ijkc,ic->ijk", offset, across[rows])  # ... and across it
+        u0, u1, v0, v1 = u.min(2), u.max(2), v.min(2), v.max(2)
+        own_end, own_half = (length[rows] / 2)[:, None], (height[rows] / 2)[:, None]
+        gap = u0 - own_end
+        overlap = np.minimum(v1, own_half) - np.maximum(v0, -own_half)
+        shorter = np.minimum(height[rows, None], height[None, :])
+        turn = np.abs((angle[None, :] - angle[rows, None] + 180.0) % 360.0 - 180.0)
+        valid = (((u0 + u1) / 2 > 0) & (u1 > own_end)
+                 & (gap <= WORD_GAP * (height[rows, None] + height[None, :]) / 2)
+                 & (overlap >= SAME_ROW_OVERLAP * shorter) & (turn <= ANGLE_TOLERANCE))
+        costs[rows] = np.where(valid, np.maximum(gap, 0.0) + np.abs((v0 + v1) / 2), np.inf)
+    np.fill_diagonal(costs, np.inf)
+    return costs
+
+
+def build_lines(words: Sequence[Word]) -> list[Line]:
+    """Words chained into lines (module docstring, step 2); each line's words in reading order, lines in no
+    particular order."""
+    if not words:
+        return []
+    costs = continuation_costs(words)
+    ahead = costs.argmin(axis=1)  # each word's best continuation ...
+    behind = costs.argmin(axis=0)  # ... and each word's best predecessor
+    following = {i: int(j) for i, j in enumerate(ahead)
+                 if np.isfinite(costs[i, j]) and behind[j] == i}
+    has_previous = set(following.values())
+    chains, placed = [], set()
+    for first in range(len(words)):
+        if first in has_previous:
+            continue
+        chain = [first]
+        while chain[-1] in following:
+            chain.append(following[chain[-1]])
+        chains.append(chain)
+        placed.update(chain)
+    chains += [[i] for i in range(len(words)) if i not in placed]  # links in a ring (never seen): words alone
+    return [Line([words[i] for i in chain]) for chain in chains]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -194,16 +184,21 @@ def _split_at_gaps(row: list[Word], boxes: dict[int, FrameBox]) -> list[list[Wor
 
 
 def build_blocks(lines: Sequence[Line], angle: float = 0.0) -> list[Block]:
-    """Lines chained into blocks (see the module docstring); blocks in no particular order."""
+    """Lines chained into blocks (see the module docstring); blocks in no particular order.
+
+    `angle` is the group's frame, used to find the candidate pairs; each pair is judged in the upper line's own
+    frame, so the lines of a perspective-warped page (angles changing down the page) still chain."""
     boxes = [frame_box(line.words, angle) for line in lines]
+    own_angles = [line_angle(line) for line in lines]
     order = sorted(range(len(lines)), key=lambda i: (boxes[i][1], boxes[i][0]))
     below: dict[int, list[int]] = {i: [] for i in order}
     above: dict[int, list[int]] = {i: [] for i in order}
     for position, upper in enumerate(order):
         for lower in order[position + 1:]:
-            if boxes[lower][1] > boxes[upper][3] + BLOCK_GAP * _height(boxes[upper]):
-                break  # sorted by top: every later line starts even lower
-            if _continues(boxes[upper], boxes[lower]):
+            if boxes[lower][1] > boxes[upper][3] + 2 * BLOCK_GAP * _height(boxes[upper]):
+                break  # sorted by top: every later line starts even lower (a loose bound in the group's frame)
+            frame = own_angles[upper]
+            if _continues(frame_box(lines[upper].words, frame), frame_box(lines[lower].words, frame)):
                 below[upper].append(lower)
                 above[lower].append(upper)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -21,7 +21,7 @@ import numpy as np
 from ocrpipe import io
 from ocrpipe.errors import InputError
 from ocrpipe.geometry import rectify, rotate180, turn_180
-from ocrpipe.layout import build_page_blocks
+from ocrpipe.layout import build_page_blocks, page_skew
 from ocrpipe.models import DEFAULT_DETECTOR, DEFAULT_RECOGNIZER, load_detector, load_recognizer, pick_device
 from ocrpipe.types import ModelInfo, Page, Recognition, Word
 
@@ -35,6 +35,7 @@ class PipelineOptions:
     reread_below: float = 0.8  # ... and cut again from a box grown by reread_margin of its height; 0 disables
     reread_margin: float = 0.1  # both chosen on development data (docs/DETECTOR.md)
     max_pixels: int = io.DEFAULT_MAX_PIXELS
+    pdf_dpi: float | None = None  # render PDF pages at this resolution (None: chosen from each page's size)
 
 
 class Pipeline:
@@ -71,53 +72,60 @@ class Pipeline:
     def run(self, image: np.ndarray | str | os.PathLike) -> Page:
         """One image (RGB uint8 array or a file path; first page of a multi-page file) -> Page."""
         if isinstance(image, np.ndarray):
-            return self._process([image], [""], [0])[0]
+            return self._process([io.PageImage(image)], [""], [0])[0]
         started = time.perf_counter()
-        array = io.load_image(image, self.options.max_pixels)
+        pages = io.iter_page_images(image, self.options.max_pixels, self.options.pdf_dpi)
+        try:
+            first = next(pages)
+        finally:
+            pages.close()
         decode_ms = (time.perf_counter() - started) * 1000
-        page = self._process([array], [str(image)], [0])[0]
+        page = self._process([first], [str(image)], [0])[0]
         page.timings_ms["decode"] = decode_ms
         return page
 
     def run_many(self, paths: Iterable[str | os.PathLike]) -> Iterator[tuple[str, list[Page] | InputError]]:
-        """Stream files through in groups; yields (path, pages) or (path, InputError) per file, in input order."""
-        group: list[tuple[str, list[np.ndarray] | InputError, float]] = []
+        """Stream files through; yields (path, pages) or (path, InputError) per file, in input order.
+
+        Pages are decoded one at a time and processed in groups of `images_per_group` (recognition batches span
+        the pages of a group, whichever files they come from), so a long PDF never sits in memory whole."""
+        files: list[_FileResult] = []  # in input order; finished ones leave from the front
+        group: list[tuple[_FileResult, int, io.PageImage]] = []  # (file, page number in it, image)
         for path in paths:
+            entry = _FileResult(str(path))
+            files.append(entry)
             started = time.perf_counter()
             try:
-                pages: list[np.ndarray] | InputError = io.load_pages(path, self.options.max_pixels)
+                for page_image in io.iter_page_images(path, self.options.max_pixels, self.options.pdf_dpi):
+                    entry.decode_ms += (time.perf_counter() - started) * 1000
+                    group.append((entry, entry.expected, page_image))
+                    entry.expected += 1
+                    if len(group) >= self.options.images_per_group:
+                        self._process_group(group)
+                        group = []
+                        yield from _finished(files)
+                    started = time.perf_counter()
             except InputError as error:
-                pages = error
-            group.append((str(path), pages, (time.perf_counter() - started) * 1000))
-            if sum(len(p) for _, p, _ in group if isinstance(p, list)) >= self.options.images_per_group:
-                yield from self._finish_group(group)
-                group = []
-        yield from self._finish_group(group)
+                entry.error = error
+            entry.decoded = True
+            yield from _finished(files)
+        self._process_group(group)
+        yield from _finished(files)
 
     # --- the story ------------------------------------------------------------------------------------------
-    def _finish_group(self, group) -> Iterator[tuple[str, list[Page] | InputError]]:
-        images, sources, indices = [], [], []
-        for path, pages, _ in group:
-            if isinstance(pages, list):
-                images += pages
-                sources += [path] * len(pages)
-                indices += list(range(len(pages)))
-        processed = iter(self._process(images, sources, indices))
-        for path, pages, decode_ms in group:
-            if isinstance(pages, InputError):
-                yield path, pages
-                continue
-            result = [next(processed) for _ in pages]
-            for page in result:
-                page.timings_ms["decode"] = decode_ms / len(result)
-            yield path, result
+    def _process_group(self, group: list[tuple["_FileResult", int, io.PageImage]]) -> None:
+        pages = self._process([image for _, _, image in group], [entry.path for entry, _, _ in group],
+                              [index for _, index, _ in group])
+        for (entry, _, _), page in zip(group, pages):
+            entry.pages.append(page)
 
-    def _process(self, images: Sequence[np.ndarray], sources: Sequence[str], page_indices: Sequence[int]
+    def _process(self, page_images: Sequence[io.PageImage], sources: Sequence[str], page_indices: Sequence[int]
                  ) -> list[Page]:
-        if not images:
+        if not page_images:
             return []
+        images = [page_image.pixels for page_image in page_images]
         started = time.perf_counter()
-        regions = self.detector.detect(list(images))
+        regions = self.detector.detect(images)
         detect_ms = (time.perf_counter() - started) * 1000 / len(images)
 
         started = time.perf_counter()
@@ -152,7 +160,9 @@ class Pipeline:
             layout_ms = (time.perf_counter() - started) * 1000
             share = sum(1 for o in owners if o == index) / total_crops
             pages.append(Page(width=image.shape[1], height=image.shape[0], blocks=blocks, source=sources[index],
-                              page_index=page_indices[index], detector=self.detector_info,
+                              page_index=page_indices[index], skew=page_skew(words[index]),
+                              dpi=page_images[index].dpi,
+                              detector=self.detector_info,
                               recognizer=self.recognizer_info,
                               timings_ms={"detect": detect_ms, "recognize": recognize_ms * share,
                                           "layout": layout_ms}))
@@ -185,6 +195,30 @@ class Pipeline:
         for i, (_, flipped), recognition in zip(doubtful, variants, recognitions):
             if recognition.confidence > readings[i].recognition.confidence:
                 readings[i] = _Reading(recognition, flipped)
+
+
+@dataclass
+class _FileResult:
+    """One input file on its way through `run_many`: the pages done so far, or the error that ended it."""
+
+    path: str
+    pages: list[Page] = field(default_factory=list)
+    expected: int = 0  # pages decoded and sent for processing
+    decode_ms: float = 0.0
+    decoded: bool = False  # every page decoded (or an error met)
+    error: InputError | None = None
+
+
+def _finished(files: list[_FileResult]) -> Iterator[tuple[str, list[Page] | InputError]]:
+    """Yield, and remove from the front of `files`, the files that are complete (in input order)."""
+    while files and files[0].decoded and len(files[0].pages) == files[0].expected:
+        entry = files.pop(0)
+        if entry.error is not None:
+            yield entry.path, entry.error
+            continue
+        for page in entry.pages:
+            page.timings_ms["decode"] = entry.decode_ms / len(entry.pages)
+        yield entry.path, entry.pages
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,8 @@ class Page:
     blocks: list[Block] = field(default_factory=list)
     source: str = ""  # the input path as the user gave it ("" for in-memory images)
     page_index: int = 0  # page number inside a multi-page file (TIFF)
+    skew: float = 0.0  # degrees counter-clockwise the text is turned from the nearest right angle (layout.page_skew)
+    dpi: float | None = None  # resolution of the page image when known (PDF render, the file's record)
     detector: ModelInfo | None = None
     recognizer: ModelInfo | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)

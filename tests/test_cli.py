@@ -47,7 +47,7 @@ def test_help_does_not_load_torch():
 
 @pytest.mark.parametrize("args", [
     ["run"],  # no inputs
-    ["run", "x.png", "-f", "pdf"],
+    ["run", "x.png", "-f", "docx"],
     ["run", "x.png", "--det-thresh", "2"],
     ["run", "x.png", "--det-side", "10"],
     ["run", "x.png", "--on-error", "maybe"],
@@ -89,7 +89,7 @@ def test_run_on_demo_folder_writes_valid_outputs(tmp_path, demo):
         assert document["models"]["recognizer"]["name"] == "clip4str-tiny"
         hocr = stem.with_suffix(".hocr")
         check_hocr_spec(hocr)
-        check_hocr_check(hocr)
+        check_hocr_check(hocr, overlaps=True)  # real photos: tilted lines' boxes overlap
         root = ET.parse(hocr).getroot()
         page = root.find(f".//{XHTML}div[@class='ocr_page']")
         assert page is not None
@@ -122,7 +122,7 @@ def test_bad_inputs_are_reported_and_the_batch_goes_on(tmp_path, demo):
         assert not list(out.glob(Path(bad).stem + ".*"))
     for image in good:
         check_json(json.loads((out / (image.stem + ".json")).read_text()))
-        check_hocr_check(out / (image.stem + ".hocr"))
+        check_hocr_check(out / (image.stem + ".hocr"), overlaps=True)
     assert sorted(p.name for p in out.iterdir()) == sorted(f"{i.stem}{s}" for i in good
                                                           for s in (".json", ".hocr", ".txt"))
     assert "Traceback" not in result.stderr
@@ -160,7 +160,8 @@ def test_skip_existing(tmp_path, demo):
     assert written.read_text() == "kept"
 
 
-def test_ctrl_c_exits_130_without_partial_files(tmp_path, demo):
+@pytest.mark.parametrize("stop, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_and_sigterm_stop_without_partial_files(tmp_path, demo, stop, code):
     folder = tmp_path / "in"
     folder.mkdir()
     source = demo / "mmocr__demo_densetext_det.jpg"
@@ -176,9 +177,9 @@ def test_ctrl_c_exits_130_without_partial_files(tmp_path, demo):
     while time.time() < deadline and not (out.exists() and any(out.glob("*.json"))):
         time.sleep(0.2)
     assert process.poll() is None, "finished all 40 images before it could be interrupted"
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr
+    assert process.returncode == code, stderr
     assert "Traceback" not in stderr
     names = [p.name for p in out.iterdir()]
     assert all(not n.startswith(".") and not n.endswith(".tmp") for n in names), names

@@ -132,3 +132,12 @@ def test_a_frozen_backbone_keeps_its_weights_while_the_rest_learns(tmp_path):
                if value.is_floating_point() and not torch.allclose(value.float(), start[name].float(), atol=1e-3)}
     assert changed and not any(name.startswith("backbone.") and "running" not in name for name in changed)
     assert any(name.startswith("neck.") for name in changed)
+
+
+@pytest.mark.parametrize("native_bf16, expected", [(True, torch.bfloat16), (False, None)])
+def test_cpu_training_uses_bf16_only_where_the_cpu_has_it(monkeypatch, native_bf16, expected):
+    # Emulated bf16 on AVX2-only CPUs made a training step many times slower than float32.
+    import ocrpipe.models
+
+    monkeypatch.setattr(ocrpipe.models, "cpu_has_native_bf16", lambda: native_bf16)
+    assert ocrpipe.models.training_dtype(torch.device("cpu")) is expected

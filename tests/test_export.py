@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -52,7 +53,7 @@ def schema() -> dict:
 
 @pytest.mark.parametrize("make_page", [sample_page, empty_page])
 def test_json_matches_the_schema(schema, make_page):
-    rendered = FORMATS["json"][1](make_page())
+    rendered = FORMATS["json"][1]([make_page()])
     assert rendered.endswith("\n")
     jsonschema.validate(json.loads(rendered), schema, cls=jsonschema.Draft202012Validator)
 
@@ -99,7 +100,7 @@ def ints(value: str) -> list[int]:
 
 
 def test_hocr_structure_and_properties():
-    root = ET.fromstring(to_hocr(sample_page()))
+    root = ET.fromstring(to_hocr([sample_page()]))
     metas = {meta.get("name"): meta.get("content") for meta in root.iter(f"{XHTML}meta") if meta.get("name")}
     assert len([m for m in root.iter(f"{XHTML}meta") if m.get("name") == "ocr-system"]) == 1
     assert len([m for m in root.iter(f"{XHTML}meta") if m.get("name") == "ocr-capabilities"]) == 1
@@ -141,7 +142,7 @@ def test_hocr_structure_and_properties():
 
 
 def test_hocr_of_an_empty_page_is_valid_xml_with_a_page():
-    root = ET.fromstring(to_hocr(empty_page()))
+    root = ET.fromstring(to_hocr([empty_page()]))
     pages = [div for div in root.iter(f"{XHTML}div") if div.get("class") == "ocr_page"]
     assert len(pages) == 1 and list(pages[0]) == []
     assert title_properties(pages[0])["bbox"] == "0 0 64 32"
@@ -150,28 +151,56 @@ def test_hocr_of_an_empty_page_is_valid_xml_with_a_page():
 def test_hocr_image_left_out_when_it_cannot_be_written():
     for source in ["", 'odd"name.png', "a;b.png"]:
         page = Page(width=10, height=10, source=source)
-        div = next(d for d in ET.fromstring(to_hocr(page)).iter(f"{XHTML}div") if d.get("class") == "ocr_page")
+        div = next(d for d in ET.fromstring(to_hocr([page])).iter(f"{XHTML}div") if d.get("class") == "ocr_page")
         assert "image" not in title_properties(div)
 
 
 def test_hocr_drops_characters_xml_cannot_hold():
     page = Page(width=50, height=50, blocks=[Block([Line([box_word("a\x00b\x1bc", 1, 1, 20, 10)])])])
-    words = [s.text for s in ET.fromstring(to_hocr(page)).iter(f"{XHTML}span") if s.get("class") == "ocrx_word"]
+    words = [s.text for s in ET.fromstring(to_hocr([page])).iter(f"{XHTML}span") if s.get("class") == "ocrx_word"]
     assert words == ["abc"]
 
 
 @pytest.mark.parametrize("make_page", [sample_page, empty_page])
 def test_hocr_passes_hocr_spec(tmp_path, make_page):
     path = tmp_path / "page.hocr"
-    path.write_text(to_hocr(make_page()), encoding="utf-8")
+    path.write_text(to_hocr([make_page()]), encoding="utf-8")
     check_hocr_spec(path)
 
 
 @pytest.mark.parametrize("make_page", [sample_page, empty_page])
 def test_hocr_passes_hocr_check(tmp_path, make_page):
     path = tmp_path / "page.hocr"
-    path.write_text(to_hocr(make_page()), encoding="utf-8")
+    path.write_text(to_hocr([make_page()]), encoding="utf-8")
     check_hocr_check(path)
+
+
+def tilted_page(angle: float = 10.0) -> Page:
+    """Two words on one line tilted `angle`° counter-clockwise, their bottom edges on the line y = 300 - tan·(x-100)."""
+    slope = -math.tan(math.radians(angle))
+
+    def word(text: str, x0: float, x1: float) -> Word:
+        bottom = [(x, 300 + slope * (x - 100)) for x in (x0, x1)]
+        up = (-20 * math.sin(math.radians(angle)), -20 * math.cos(math.radians(angle)))
+        top = [(x + up[0], y + up[1]) for x, y in bottom]
+        return Word(text, 0.9, [top[0], top[1], bottom[1], bottom[0]], [0.9] * len(text), angle)
+
+    return Page(width=400, height=400, blocks=[Block([Line([word("tilted", 100, 180), word("line", 190, 240)])])])
+
+
+def test_hocr_describes_a_tilted_line_by_its_baseline(tmp_path):
+    root = ET.fromstring(to_hocr([tilted_page(10.0)]))
+    (line,) = [span for span in root.iter(f"{XHTML}span") if span.get("class") == "ocr_line"]
+    props = title_properties(line)
+    assert "textangle" not in props
+    slope, intercept = props["baseline"].split()
+    x0, _, _, y1 = ints(props["bbox"])
+    assert float(slope) == pytest.approx(-math.tan(math.radians(10.0)), abs=1e-3)
+    # The baseline passes through the words' bottom edges: at x = 100 the bottom edge is at y = 300.
+    assert y1 + int(intercept) + float(slope) * (100 - x0) == pytest.approx(300, abs=1.0)
+    path = tmp_path / "tilted.hocr"
+    path.write_text(to_hocr([tilted_page(10.0)]), encoding="utf-8")
+    check_hocr_spec(path)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -179,15 +208,49 @@ def test_hocr_passes_hocr_check(tmp_path, make_page):
 
 
 def test_text_blocks_separated_by_a_blank_line():
-    assert to_text(sample_page()) == 'OPEN <24>\n"HOURS" & more\n\nEXIT\n'
-    assert to_text(empty_page()) == ""
+    assert to_text([sample_page()]) == 'OPEN <24>\n"HOURS" & more\n\nEXIT\n'
+    assert to_text([empty_page()]) == ""
 
 
 def test_formats_table():
     assert {name: extension for name, (extension, _) in FORMATS.items()} == {
         "json": ".json", "hocr": ".hocr", "txt": ".txt"}
     for _, render in FORMATS.values():
-        assert isinstance(render(sample_page()), str)
+        assert isinstance(render([sample_page()]), str)
+
+
+def two_page_document() -> list[Page]:
+    first, second = sample_page("scan.pdf"), sample_page("scan.pdf")
+    second.page_index, second.dpi = 1, 300.0
+    return [first, second]
+
+
+def test_multi_page_json_is_one_document_of_pages(schema):
+    document = json.loads(FORMATS["json"][1](two_page_document()))
+    jsonschema.validate(document, schema, cls=jsonschema.Draft202012Validator)
+    assert document["source"] == {"path": "scan.pdf", "pages": 2}
+    assert [page["source"]["page"] for page in document["pages"]] == [0, 1]
+    assert document["pages"][1]["source"]["dpi"] == 300.0 and "dpi" not in document["pages"][0]["source"]
+    assert document["text"] == document["pages"][0]["text"] + "\f" + document["pages"][1]["text"]
+
+
+def test_multi_page_hocr_has_one_ocr_page_per_page(tmp_path):
+    path = tmp_path / "doc.hocr"
+    path.write_text(to_hocr(two_page_document()), encoding="utf-8")
+    root = ET.parse(path).getroot()
+    pages = [div for div in root.iter(f"{XHTML}div") if div.get("class") == "ocr_page"]
+    assert [(page.get("id"), title_properties(page)["ppageno"]) for page in pages] == [("page_1", "0"), ("page_2", "1")]
+    metas = {meta.get("name"): meta.get("content") for meta in root.iter(f"{XHTML}meta")}
+    assert metas["ocr-number-of-pages"] == "2"
+    ids = [element.get("id") for element in root.iter() if element.get("id")]
+    assert len(ids) == len(set(ids))
+    check_hocr_spec(path)
+
+
+def test_multi_page_text_has_a_form_feed_between_pages():
+    one = to_text([sample_page()])
+    assert to_text(two_page_document()) == one + "\f" + one
+    assert to_text([empty_page(), sample_page()]) == "\f" + one
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -30,8 +30,11 @@ def check_hocr_spec(path: Path) -> None:
     assert "Document is valid" in result.stdout + result.stderr
 
 
-def check_hocr_check(path: Path) -> None:
-    result = subprocess.run([validator("hocr-check"), str(path)], capture_output=True, text=True, timeout=60)
+def check_hocr_check(path: Path, overlaps: bool = False) -> None:
+    """hocr-check finds no fault; `overlaps=True` skips its overlap test, which fails by nature on tilted text (the
+    axis-aligned boxes of neighbouring tilted lines overlap; ocrpipe does not merge lines to hide it)."""
+    command = [validator("hocr-check"), *(["--nooverlap"] if overlaps else []), str(path)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     report = result.stdout + result.stderr
     assert result.returncode == 0 and "ok 1" in report  # it ran its checks ...
     assert "not ok" not in report, report  # ... and none failed

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from detectors.db.model import DBConfig, DBNet, resize_for_inference
 from detectors.db.postprocess import PostprocessParams, regions_from_prob
 from detectors.db.words import split_at_gaps
+from ocrpipe.models import cpu_has_native_bf16
 from ocrpipe.types import Region
 
 WEIGHTS_FORMAT = "ocrpipe-db/1"
@@ -34,15 +35,6 @@ def _half(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """fp16 copies of the floating-point tensors (BatchNorm's integer counters stay as they are)."""
     return {k: v.detach().to("cpu", torch.float16 if v.is_floating_point() else v.dtype) for k, v in
             state_dict.items()}
-
-
-def cpu_has_native_bf16() -> bool:
-    """Whether this CPU does bfloat16 arithmetic in hardware (AVX512-BF16 or AMX), so that oneDNN runs bf16
-    convolutions faster than float32 ones; without it bf16 is emulated and slower."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):  # a torch built without oneDNN
-        return False
 
 
 def save_weights(model: DBNet, path: str | Path, meta: dict | None = None) -> None:

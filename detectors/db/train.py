@@ -28,6 +28,7 @@ from detectors.db.loss import DBLoss, LossWeights
 from detectors.db.model import DBConfig, DBNet
 from detectors.db.predictor import load_weights, resolve_device, save_weights
 from ocrpipe.budget import TrainingBudget
+from ocrpipe.errors import Terminated
 from ocrpipe.metrics.det import load_annotations
 from ocrpipe.models import training_dtype
 
@@ -83,7 +84,7 @@ def train_db(out_dir: str | Path, *, ann_dirs: Sequence[str | Path] = (), ann_sp
     fine-tune), or a fresh ``DBNet(config)``. ``backbone_lr_scale`` multiplies the backbone's learning rate (below 1
     keeps more of a pretrained backbone while the neck and heads adapt). ``optimizer`` is ``"adamw"`` or ``"sgd"`` (momentum 0.9). With ``amp``,
     the network runs in mixed precision: bfloat16, or float16 with gradient scaling on GPUs without bfloat16
-    (``ocrpipe.models.training_dtype``). Ctrl-C saves a checkpoint and the weights, then re-raises KeyboardInterrupt.
+    (``ocrpipe.models.training_dtype``). Ctrl-C (or SIGTERM under the CLI) saves a checkpoint and the weights, then re-raises.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -112,6 +113,7 @@ def train_db(out_dir: str | Path, *, ann_dirs: Sequence[str | Path] = (), ann_sp
     else:
         raise ValueError(f"optimizer must be 'adamw' or 'sgd', got {optimizer!r}")
     amp_dtype = training_dtype(dev)
+    amp = amp and amp_dtype is not None  # a CPU without native bf16 trains in float32
     scaler = torch.amp.GradScaler("cuda", enabled=amp and amp_dtype == torch.float16)  # bfloat16 needs no scaling
     step = 0
     if state is not None:
@@ -163,7 +165,7 @@ def train_db(out_dir: str | Path, *, ann_dirs: Sequence[str | Path] = (), ann_sp
                     f"{seconds:.0f}s")
             if step % checkpoint_every == 0:
                 save()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated):  # Ctrl-C or SIGTERM (cli.main)
         save()
         log(f"interrupted at step {step}: checkpoint saved in {out}")
         raise

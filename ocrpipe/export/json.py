@@ -1,11 +1,13 @@
-"""The `ocrpipe/1` JSON document of one page (schema: `ocrpipe/schema/ocrpipe-1.schema.json`).
+"""The `ocrpipe/1` JSON of one input (schema: `ocrpipe/schema/ocrpipe-1.schema.json`): a page object for a
+single-image input, a document object holding every page for a multi-page one (PDF, multi-page TIFF).
 
 Boxes are whole pixels (`[x0, y0, x1, y1]`, clipped to the page); polygons keep 0.1 px; confidences 4 decimals;
-angles 0.1 degree; timings 0.1 ms. Blocks, lines and words are listed in reading order.
+angles 0.1 degree (page skew 0.01); timings 0.1 ms. Blocks, lines and words are listed in reading order.
 """
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from ocrpipe.export.boxes import pixel_bbox
@@ -16,20 +18,31 @@ SCHEMA = "ocrpipe/1"
 
 def to_json(page: Page) -> dict[str, Any]:
     """The page as a JSON-ready dict (plain Python numbers, even if the page holds numpy ones)."""
+    source = {"path": page.source, "page": int(page.page_index), "width": int(page.width), "height": int(page.height)}
+    if page.dpi:
+        source["dpi"] = round(float(page.dpi), 2)
     return {
         "schema": SCHEMA,
-        "source": {"path": page.source, "page": int(page.page_index), "width": int(page.width),
-                   "height": int(page.height)},
+        "source": source,
         "models": {"detector": _model(page.detector), "recognizer": _model(page.recognizer)},
+        "skew": round(float(page.skew), 2),
         "blocks": [_block(block, page) for block in page.blocks],
         "text": page.text,
         "timings_ms": {stage: round(float(ms), 1) for stage, ms in page.timings_ms.items()},
     }
 
 
-def render_json(page: Page) -> str:
-    """The JSON document as text: compact, UTF-8 characters kept, one trailing newline."""
-    return json.dumps(to_json(page), ensure_ascii=False, separators=(",", ":")) + "\n"
+def document_json(pages: Sequence[Page]) -> dict[str, Any]:
+    """The JSON of one input file: its page object when it has one page, else a document of all its pages."""
+    if len(pages) == 1:
+        return to_json(pages[0])
+    return {"schema": SCHEMA, "source": {"path": pages[0].source, "pages": len(pages)},
+            "pages": [to_json(page) for page in pages], "text": "\f".join(page.text for page in pages)}
+
+
+def render_json(pages: Sequence[Page]) -> str:
+    """The input file's JSON as text: compact, UTF-8 characters kept, one trailing newline."""
+    return json.dumps(document_json(pages), ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def _model(info: ModelInfo | None) -> dict[str, str] | None:

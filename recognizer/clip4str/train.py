@@ -141,7 +141,8 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
         ctc_head = CtcHead(cfg.embed_dim, model.tokenizer.num_classes, grid).to(device).train()
     optimizer, max_lrs = build_optimizer(model, opts, ctc_head)
     amp_dtype = training_dtype(device)
-    scaler = torch.amp.GradScaler("cuda", enabled=opts.amp and amp_dtype == torch.float16)  # bf16 needs no scaling
+    amp = opts.amp and amp_dtype is not None  # a CPU without native bf16 trains in float32
+    scaler = torch.amp.GradScaler("cuda", enabled=amp and amp_dtype == torch.float16)  # bf16 needs no scaling
     step, best = 0, -1.0
     if resume and (out / "last.pt").exists():
         state = torch.load(out / "last.pt", map_location=device, weights_only=True)
@@ -208,7 +209,7 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
             for group, max_lr in zip(optimizer.param_groups, max_lrs):
                 group["lr"] = max_lr * lr_scale
             images = images.to(device, non_blocking=True)
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=opts.amp):
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp):
                 loss = psm_loss(model, images, labels, num_perms=opts.num_perms, caseless=caseless)
                 total = loss.total
                 if ctc_head is not None:
