@@ -10,7 +10,8 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["ocrpipe", "ocrpipe.*", "detectors", "detectors.*",
                                     "recognizer", "recognizer.*", "cli", "cli.*"]),
-    package_data={"ocrpipe": ["weights/*.pt", "weights/*.md", "weights/*.txt", "weights/NOTICE", "schema/*.json"]},
+    package_data={"ocrpipe": ["weights/*.pt", "weights/*.md", "weights/*.txt", "weights/NOTICE", "weights/SHA256SUMS",
+                              "schema/*.json"]},
     install_requires=[
         # torch and torchvision must match (open_clip imports torchvision); see README.
         "torch>=2.4",

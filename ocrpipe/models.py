@@ -1,7 +1,9 @@
 """Model registry: names -> weight files, and loading detectors/recognizers by name or path.
 
-Shipped weights live in `ocrpipe/weights/`; weights a user brings (official CLIP4STR checkpoints) live in
-`$OCRPIPE_HOME` (default `~/.cache/ocrpipe`) under the registry's file name, or are passed by path.
+Shipped weights live in `ocrpipe/weights/`, with their sha256 in `ocrpipe/weights/SHA256SUMS` (`sha256sum`
+format); a shipped file that does not match is refused as damaged or replaced. Weights a user brings (official
+CLIP4STR checkpoints) live in `$OCRPIPE_HOME` (default `~/.cache/ocrpipe`) under the registry's file name, or are
+passed by path.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ if TYPE_CHECKING:  # torch is imported lazily: the CLI's --help must not pay for
     import torch
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "weights"
+CHECKSUMS = "SHA256SUMS"
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,33 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
+def checked_sha256(name: str, path: Path) -> str:
+    """The file's sha256; for a shipped model, checked against `SHA256SUMS` next to it (ModelError if it differs:
+    a truncated download, a damaged disk, a file swapped by hand)."""
+    digest = file_sha256(path)
+    spec = REGISTRY.get(name)
+    if spec is None or not spec.shipped:
+        return digest
+    expected = read_checksums(path.parent / CHECKSUMS)
+    wanted = expected.get(path.name)
+    if wanted != digest:
+        why = f"sha256 {digest[:12]}…, expected {wanted[:12]}…" if wanted else f"not listed in {CHECKSUMS}"
+        raise ModelError(f"{name}: weights file {path} is damaged or was replaced ({why}): reinstall ocrpipe")
+    return digest
+
+
+def read_checksums(path: Path) -> dict[str, str]:
+    """File name -> sha256 from a `sha256sum` listing (`<hex>  <name>`, or `<hex> *<name>`); {} if it is missing."""
+    if not path.is_file():
+        return {}
+    sums = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            digest, name = line.split(maxsplit=1)
+            sums[name.lstrip("*")] = digest
+    return sums
+
+
 def load_recognizer(name_or_path: str = DEFAULT_RECOGNIZER, device: str = "cpu", trust: bool = False,
                     **options):
     """(Recognizer, ModelInfo). Imports torch lazily, so the CLI's --help stays fast."""
@@ -92,11 +122,12 @@ def load_recognizer(name_or_path: str = DEFAULT_RECOGNIZER, device: str = "cpu",
     from recognizer.predictor import Recognizer
 
     name, path = resolve(name_or_path, "recognizer")
+    digest = checked_sha256(name, path)
     try:
         recognizer = Recognizer.from_file(path, device=device, trust=trust, **options)
     except CheckpointError as error:
         raise ModelError(str(error)) from error
-    return recognizer, ModelInfo(name, file_sha256(path))
+    return recognizer, ModelInfo(name, digest)
 
 
 def load_detector(name_or_path: str = DEFAULT_DETECTOR, device: str = "cpu", **options):
@@ -104,11 +135,12 @@ def load_detector(name_or_path: str = DEFAULT_DETECTOR, device: str = "cpu", **o
     from detectors.db.predictor import DBDetector
 
     name, path = resolve(name_or_path, "detector")
+    digest = checked_sha256(name, path)
     try:
         detector = DBDetector.from_file(path, device=device, **options)
     except (ValueError, KeyError, RuntimeError, OSError) as error:
         raise ModelError(f"{path}: not a usable detector weights file ({error})") from error
-    return detector, ModelInfo(name, file_sha256(path))
+    return detector, ModelInfo(name, digest)
 
 
 def cpu_has_native_bf16() -> bool:
