@@ -1,8 +1,10 @@
 """`ocrpipe run`: full OCR on images, folders and lists of files."""
 from __future__ import annotations
 
+import errno
 import json
 import time
+
 import click
 
 from cli.common import (MIN_CONF, add_options, batch_size_option, decode_options, det_precision_option,
@@ -13,6 +15,8 @@ from ocrpipe.errors import ExitCode, OcrpipeError, UsageError
 from ocrpipe.models import DEFAULT_DETECTOR
 
 FORMAT_NAMES = ("json", "hocr", "txt", "pdf")
+# Write errors that no later file escapes: the batch stops at once (exit 4) instead of failing file after file.
+OUTPUT_STOPPERS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
 
 
 def parse_formats(ctx, param, value: str) -> list[str]:
@@ -60,7 +64,8 @@ def run(inputs, recursive, glob_, files_from, output_dir, formats, dpi, to_stdou
     """Detect and read the text in INPUTS (image files, PDF files or folders).
 
     Without -o or --stdout the recognised text is printed. Exit codes: 0 all done, 1 fatal (e.g. bad model),
-    2 usage, 3 finished but some inputs failed, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
+    2 usage, 3 finished but some inputs failed, 4 stopped: outputs cannot be written (disk full, read-only,
+    no permission; --skip-existing resumes), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
     """
     from ocrpipe import io
 
@@ -99,6 +104,9 @@ def run(inputs, recursive, glob_, files_from, output_dir, formats, dpi, to_stdou
                           pipeline.options)
                 except OSError as error:
                     problem = f"{path}: cannot write output ({error.strerror or error})"
+                    if error.errno in OUTPUT_STOPPERS:  # every later file would fail the same way
+                        error_line(f"{problem}; stopping (rerun with --skip-existing to resume)")
+                        return ExitCode.OUTPUT_FAILED
             if problem is not None:
                 failed += 1
                 error_line(problem)

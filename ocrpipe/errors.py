@@ -14,6 +14,7 @@ class ExitCode(IntEnum):
     FATAL = 1  # bad model, nothing could run
     USAGE = 2  # bad options or arguments
     SOME_INPUTS_FAILED = 3  # finished, but some inputs could not be read
+    OUTPUT_FAILED = 4  # stopped: outputs cannot be written (disk full, read-only file system, no permission)
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
     TERMINATED = 143  # SIGTERM (128 + 15), e.g. a batch scheduler stopping the job
 

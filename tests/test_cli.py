@@ -1,6 +1,7 @@
 """End-to-end tests of the `ocrpipe` command on real images, with the shipped models (no fakes)."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -332,3 +333,37 @@ def test_eval_e2e_scores_several_min_conf_thresholds_from_one_pass(shared, tmp_p
     alone, = rows("0.5")  # the same numbers as a run with that threshold only
     scores = ("det", "e2e", "bag_of_words")
     assert [alone[k] for k in scores] == [strict[k] for k in scores]
+
+
+# --- write failures ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("code, expected_exit, reported", [(errno.ENOSPC, 4, 1), (errno.EIO, 3, 2)])
+def test_write_failures_leave_nothing_and_a_full_disk_stops_the_batch(tmp_path, demo, monkeypatch, capsys,
+                                                                      code, expected_exit, reported):
+    # Injected at the last step of every atomic write (fsync), so the temporary file exists when it fails.
+    import ocrpipe.atomic
+    from cli.main import cli
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.jpeg", "b.jpeg"):
+        shutil.copy(demo / "CLIP4STR__image_1576.jpeg", folder / name)
+
+    def failing_fsync(descriptor: int) -> None:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(ocrpipe.atomic.os, "fsync", failing_fsync)
+    out = tmp_path / "out"
+    status = cli.main(["run", str(folder), "-o", str(out), "-q"], standalone_mode=False)
+    assert status == expected_exit
+    lines = error_lines(capsys.readouterr().err)
+    assert len(lines) == reported and all(os.strerror(code) in line for line in lines)
+    assert not out.exists() or not any(p.is_file() for p in out.rglob("*"))  # no output, no temporary file
+
+
+def test_an_output_folder_that_is_a_file_is_a_usage_error(tmp_path, demo):
+    out = tmp_path / "out"
+    out.write_text("not a folder\n")
+    result = ocrpipe("run", str(demo / "CLIP4STR__image_1576.jpeg"), "-o", str(out))
+    assert result.returncode == 2, result.stderr
+    assert "is a file" in result.stderr and "Traceback" not in result.stderr
+    assert out.read_text() == "not a folder\n"
