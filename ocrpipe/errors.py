@@ -32,9 +32,14 @@ class UsageError(OcrpipeError):
 
 
 class ModelError(OcrpipeError):
-    """Weights are missing, unreadable or do not fit the model: nothing can run."""
+    """Weights are missing, unreadable or do not fit the model: nothing can run. The message is made one line
+    (libraries' own errors, quoted in it, can span several) and at most 300 characters."""
 
     exit_code = ExitCode.FATAL
+
+    def __init__(self, message: str) -> None:
+        message = " ".join(str(message).split())
+        super().__init__(message if len(message) <= 300 else message[:299] + "…")
 
 
 class InputError(OcrpipeError):

@@ -167,10 +167,13 @@ def _pillow_errors(name: str) -> Iterator[None]:
 
     Decoders of untrusted files raise many exception types (OSError, SyntaxError, ValueError, EOFError, struct.error,
     ...), hence the broad catch; it wraps only Pillow calls, never our own conversion code. KeyboardInterrupt is not
-    an Exception and goes through.
+    an Exception and goes through. Pillow's warnings about damaged data (corrupt EXIF, TIFF tags past the end) are
+    silenced: the file either decodes or becomes an `InputError`, and the user reads one line either way.
     """
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            yield
     except InputError:
         raise
     except MemoryError:

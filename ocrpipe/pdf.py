@@ -42,12 +42,15 @@ def render_pages(data: bytes, name: str, max_pixels: int, dpi: float | None = No
         message = str(error).lower()
         if "password" in message or "security" in message:
             raise InputError(name, "encrypted PDF (a password is needed to open it)") from None
-        raise InputError(name, f"damaged or unreadable PDF ({' '.join(str(error).split())[:100]})") from None
+        raise InputError(name, f"damaged or unreadable PDF ({_one_line(error)})") from None
     try:
         if len(document) == 0:
             raise InputError(name, "PDF has no pages")
         for index in range(len(document)):
-            page = document[index]
+            try:
+                page = document[index]
+            except pdfium.PdfiumError as error:
+                raise InputError(name, f"cannot read page {index + 1} ({_one_line(error)})") from None
             try:
                 width_pt, height_pt = page.get_size()
                 resolution = render_dpi(width_pt, height_pt, dpi)
@@ -56,12 +59,17 @@ def render_pages(data: bytes, name: str, max_pixels: int, dpi: float | None = No
                 if pixels > max_pixels:
                     raise InputError(name, f"page {index + 1} too large at {resolution:.0f} dpi "
                                            f"({pixels / 1e6:.1f} MP, limit {max_pixels / 1e6:.1f} MP)")
+                if pixels == 0:
+                    raise InputError(name, f"page {index + 1} has no area")
                 bitmap = page.render(scale=scale, may_draw_forms=True, rev_byteorder=True)  # RGB, not BGR
                 yield np.ascontiguousarray(bitmap.to_numpy()[:, :, :3]), resolution
             except pdfium.PdfiumError as error:
-                raise InputError(name, f"cannot render page {index + 1} ({' '.join(str(error).split())[:100]})"
-                                 ) from None
+                raise InputError(name, f"cannot render page {index + 1} ({_one_line(error)})") from None
             finally:
                 page.close()
     finally:
         document.close()
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())[:100]
