@@ -1,6 +1,11 @@
 """ocrpipe: end-to-end OCR (DB detector + CLIP4STR recognizer) as a command-line tool."""
 from setuptools import find_packages, setup
 
+# The repository keeps detectors/, recognizer/ and cli/ beside ocrpipe/; they install inside it, so nothing but
+# `ocrpipe` lands at the top of site-packages.
+SUBPACKAGES = ("detectors", "recognizer", "cli")
+MAPPED = [name for name in find_packages() if name.split(".")[0] in SUBPACKAGES]  # e.g. detectors.db
+
 setup(
     name="ocrpipe",
     version="0.1.0",
@@ -8,8 +13,8 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(include=["ocrpipe", "ocrpipe.*", "detectors", "detectors.*",
-                                    "recognizer", "recognizer.*", "cli", "cli.*"]),
+    packages=find_packages(include=["ocrpipe", "ocrpipe.*"]) + [f"ocrpipe.{name}" for name in MAPPED],
+    package_dir={f"ocrpipe.{sub}": sub for sub in SUBPACKAGES},
     package_data={"ocrpipe": ["weights/*.pt", "weights/*.md", "weights/*.txt", "weights/NOTICE", "weights/SHA256SUMS",
                               "schema/*.json"]},
     install_requires=[
@@ -35,5 +40,5 @@ setup(
                  "pikepdf"],  # pikepdf: encrypted PDFs for the tests
         "train": ["onnx>=1.15"],
     },
-    entry_points={"console_scripts": ["ocrpipe=cli.main:main"]},
+    entry_points={"console_scripts": ["ocrpipe=ocrpipe.cli.main:main"]},
 )

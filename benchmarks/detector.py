@@ -17,9 +17,9 @@ import cv2
 import numpy as np
 import torch
 
-from detectors.db.model import DBNet, resize_for_inference
-from detectors.db.postprocess import regions_from_prob
-from detectors.db.predictor import DBDetector, load_weights
+from ocrpipe.detectors.db.model import DBNet, resize_for_inference
+from ocrpipe.detectors.db.postprocess import regions_from_prob
+from ocrpipe.detectors.db.predictor import DBDetector, load_weights
 
 DEFAULT_IMAGE = Path(__file__).resolve().parents[2] / "shared" / "data" / "e2e" / "ic15_toy" / "images" / "img_1.jpg"
 

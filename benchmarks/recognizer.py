@@ -16,21 +16,17 @@ from __future__ import annotations
 
 import argparse
 import platform
-import sys
 import time
 from pathlib import Path
-
-# Run as a script, this file's folder comes first on sys.path and this file would shadow the `recognizer` package.
-sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from recognizer.clip4str.checkpoint import load_model  # noqa: E402
-from recognizer.clip4str.config import PRESETS  # noqa: E402
-from recognizer.clip4str.model import CLIP4STR  # noqa: E402
-from recognizer.data import load_rgb, read_labels  # noqa: E402
-from recognizer.predictor import Recognizer  # noqa: E402
+from ocrpipe.recognizer.clip4str.checkpoint import load_model  # noqa: E402
+from ocrpipe.recognizer.clip4str.config import PRESETS  # noqa: E402
+from ocrpipe.recognizer.clip4str.model import CLIP4STR  # noqa: E402
+from ocrpipe.recognizer.data import load_rgb, read_labels  # noqa: E402
+from ocrpipe.recognizer.predictor import Recognizer  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_TINY = REPO / "ocrpipe" / "weights" / "clip4str-tiny.pt"

@@ -15,8 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "e2e" / "ic15_toy" / "images"
 
 
@@ -56,7 +54,7 @@ def main() -> None:
     cold = []
     for _ in range(2):
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "cli.main", "run", "-q", str(images[0])], check=True,
+        subprocess.run([sys.executable, "-m", "ocrpipe", "run", "-q", str(images[0])], check=True,
                        capture_output=True)
         cold.append(time.perf_counter() - started)
 

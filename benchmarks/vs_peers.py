@@ -23,8 +23,6 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "e2e"
 SETS = ("ic15_toy", "sroie_dev", "funsd_train")
 

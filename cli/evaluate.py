@@ -6,7 +6,7 @@ import time
 
 import click
 
-from cli.common import (MIN_CONF, add_options, batch_size_option, decode_options, det_precision_option,
+from ocrpipe.cli.common import (MIN_CONF, add_options, batch_size_option, decode_options, det_precision_option,
                         det_side_option, device_option, postprocess_options, postprocess_params, rec_model_option,
                         recognizer_options, trust_option)
 from ocrpipe.errors import ExitCode, UsageError
@@ -50,7 +50,7 @@ def eval_rec(datasets, split, rec_model, trust_checkpoint, batch_size, device, d
     from ocrpipe.atomic import atomic_write_text
     from ocrpipe.metrics.rec import score_recognition
     from ocrpipe.models import load_recognizer, pick_device
-    from recognizer.data import load_rgb, read_labels
+    from ocrpipe.recognizer.data import load_rgb, read_labels
 
     device = pick_device(device)
     recognizer, _ = load_recognizer(rec_model, device, trust=trust_checkpoint,

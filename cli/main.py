@@ -22,12 +22,12 @@ from ocrpipe import __version__
 from ocrpipe.errors import ExitCode, OcrpipeError, Terminated
 
 SUBCOMMANDS = {  # name -> (module, attribute, one-line help shown by `ocrpipe --help`)
-    "run": ("cli.run", "run", "Detect and read text in images; write JSON, hOCR and text."),
-    "read": ("cli.read", "read", "Read word crops (recognition only)."),
-    "eval": ("cli.evaluate", "evaluate", "Measure accuracy on labelled data sets."),
-    "train": ("cli.train", "train", "Train the recognizer or the detector."),
-    "synth": ("cli.synth", "synth", "Write synthetic training data."),
-    "models": ("cli.models", "models", "List, inspect and import model weights."),
+    "run": ("ocrpipe.cli.run", "run", "Detect and read text in images; write JSON, hOCR and text."),
+    "read": ("ocrpipe.cli.read", "read", "Read word crops (recognition only)."),
+    "eval": ("ocrpipe.cli.evaluate", "evaluate", "Measure accuracy on labelled data sets."),
+    "train": ("ocrpipe.cli.train", "train", "Train the recognizer or the detector."),
+    "synth": ("ocrpipe.cli.synth", "synth", "Write synthetic training data."),
+    "models": ("ocrpipe.cli.models", "models", "List, inspect and import model weights."),
 }
 
 

@@ -34,7 +34,7 @@ def models_list():
 def models_info(model, trust_checkpoint):
     """Configuration, size, sha256 and training notes of MODEL (a name or a weights file)."""
     from ocrpipe.models import REGISTRY, file_sha256, resolve
-    from recognizer.clip4str.checkpoint import CheckpointError, read_file
+    from ocrpipe.recognizer.clip4str.checkpoint import CheckpointError, read_file
 
     kind = REGISTRY[model].kind if model in REGISTRY else "recognizer"
     name, path = resolve(model, kind)
@@ -61,9 +61,9 @@ def models_info(model, trust_checkpoint):
 def models_import(checkpoint, name, trust_checkpoint):
     """Check an official CLIP4STR checkpoint loads, then copy it to $OCRPIPE_HOME under NAME."""
     from ocrpipe.models import REGISTRY, spec_path
-    from recognizer.clip4str.checkpoint import CheckpointError, load_model
+    from ocrpipe.recognizer.clip4str.checkpoint import CheckpointError, load_model
 
-    from recognizer.clip4str.config import PRESETS
+    from ocrpipe.recognizer.clip4str.config import PRESETS
 
     try:
         model = load_model(checkpoint, trust=trust_checkpoint)
@@ -94,8 +94,8 @@ def models_import_ppocr(onnx_file, output):
     """
     from pathlib import Path
 
-    from detectors.db.ppocr_import import GraphMismatch, find_ppocr_v4, import_ppocr_v4
-    from detectors.db.predictor import save_weights
+    from ocrpipe.detectors.db.ppocr_import import GraphMismatch, find_ppocr_v4, import_ppocr_v4
+    from ocrpipe.detectors.db.predictor import save_weights
     from ocrpipe.models import REGISTRY, file_sha256, spec_path
 
     try:

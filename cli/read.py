@@ -5,7 +5,7 @@ import json
 
 import click
 
-from cli.common import (add_options, batch_size_option, decode_options, device_option, error_line, inputs_options,
+from ocrpipe.cli.common import (add_options, batch_size_option, decode_options, device_option, error_line, inputs_options,
                         rec_model_option, recognizer_options, trust_option)
 from ocrpipe.errors import ExitCode, InputError, UsageError
 

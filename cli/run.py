@@ -7,7 +7,7 @@ import time
 
 import click
 
-from cli.common import (MIN_CONF, add_options, batch_size_option, decode_options, det_precision_option,
+from ocrpipe.cli.common import (MIN_CONF, add_options, batch_size_option, decode_options, det_precision_option,
                         det_side_option, device_option, error_line, inputs_options, postprocess_options,
                         postprocess_params, progress_bar, rec_model_option, recognizer_options, show_progress,
                         trust_option)

@@ -64,7 +64,7 @@ def train_rec(out_dir, real_dirs, caseless_dirs, synth_fraction, real_size_power
               init_weights, image_width, steps, time_limit, batch_size, lr, decoder_lr_scale, perms, ctc_weight,
               val_every, workers, threads, device, amp, seed, resume):
     """Train CLIP4STR (both branches, permuted sequence modelling) into OUT_DIR."""
-    from recognizer.clip4str.train import TrainOptions, train as run_training
+    from ocrpipe.recognizer.clip4str.train import TrainOptions, train as run_training
 
     if image_width and not init_weights:
         raise click.UsageError("--image-width widens an existing model: give it with --init")
@@ -114,8 +114,8 @@ def train_det(out_dir, ann_dirs, synth_fraction, font_dir, init_weights, steps, 
     """Train the DB detector into OUT_DIR (weights: OUT_DIR/db.pt)."""
     import torch
 
-    from detectors.db.data import AugmentConfig
-    from detectors.db.train import train_db
+    from ocrpipe.detectors.db.data import AugmentConfig
+    from ocrpipe.detectors.db.train import train_db
     from ocrpipe.synth.scene import SceneRenderer
 
     if crop_size % 32:

@@ -118,8 +118,8 @@ def read_checksums(path: Path) -> dict[str, str]:
 def load_recognizer(name_or_path: str = DEFAULT_RECOGNIZER, device: str = "cpu", trust: bool = False,
                     **options):
     """(Recognizer, ModelInfo). Imports torch lazily, so the CLI's --help stays fast."""
-    from recognizer.clip4str.checkpoint import CheckpointError
-    from recognizer.predictor import Recognizer
+    from ocrpipe.recognizer.clip4str.checkpoint import CheckpointError
+    from ocrpipe.recognizer.predictor import Recognizer
 
     name, path = resolve(name_or_path, "recognizer")
     digest = checked_sha256(name, path)
@@ -132,7 +132,7 @@ def load_recognizer(name_or_path: str = DEFAULT_RECOGNIZER, device: str = "cpu",
 
 def load_detector(name_or_path: str = DEFAULT_DETECTOR, device: str = "cpu", **options):
     """(DBDetector, ModelInfo)."""
-    from detectors.db.predictor import DBDetector
+    from ocrpipe.detectors.db.predictor import DBDetector
 
     name, path = resolve(name_or_path, "detector")
     digest = checked_sha256(name, path)

@@ -53,7 +53,7 @@ class Pipeline:
                         rec_options: dict | None = None, det_side: int | None = None, det_precision: str = "auto",
                         **options) -> "Pipeline":
         """Load the detector and recognizer by registry name or path. `postprocess`: a
-        `detectors.db.postprocess.PostprocessParams`, or a dict of its fields to change from the detector's own
+        `ocrpipe.detectors.db.postprocess.PostprocessParams`, or a dict of its fields to change from the detector's own
         settings; `det_side` the detector's input long side (default: its
         weights'); `det_precision` "auto" or "fp32" (`DBDetector`); `rec_options` go to `Recognizer` (decode,
         refine_iters, precision)."""

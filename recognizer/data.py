@@ -15,7 +15,7 @@ from PIL import Image
 from torch.utils.data import IterableDataset, get_worker_info
 
 from ocrpipe.splits import keep_crop
-from recognizer.clip4str.charset import CharsetAdapter, normalize_label
+from ocrpipe.recognizer.clip4str.charset import CharsetAdapter, normalize_label
 
 VALIDATION_PERCENT = 10
 MIN_SIDE = 4  # pixels

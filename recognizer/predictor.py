@@ -9,9 +9,9 @@ import numpy as np
 import torch
 
 from ocrpipe.types import Recognition
-from recognizer.clip4str.checkpoint import load_model
-from recognizer.clip4str.model import CLIP4STR
-from recognizer.preprocess import crop_to_tensor
+from ocrpipe.recognizer.clip4str.checkpoint import load_model
+from ocrpipe.recognizer.clip4str.model import CLIP4STR
+from ocrpipe.recognizer.preprocess import crop_to_tensor
 
 DECODE_MODES = ("ar", "nar")
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}

@@ -1,7 +1,7 @@
 """Cut word crops (a labels.tsv recognition set) out of an annotated full-image set (images/ + ann/*.json).
 
 Line annotations (e.g. SROIE) are split into words where the ink gaps agree with the transcript
-(`detectors.db.words.split_line`); lines that cannot be split convincingly are skipped. Only the chosen split of the
+(`ocrpipe.detectors.db.words.split_line`); lines that cannot be split convincingly are skipped. Only the chosen split of the
 image set is used (default "train": the part detector training also uses), so crops never come from images that
 evaluation holds out.
 
@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from detectors.db.words import split_line
+from ocrpipe.detectors.db.words import split_line
 from ocrpipe.geometry import order_corners, rectify
 from ocrpipe.io import load_image
 from ocrpipe.metrics.det import load_annotations

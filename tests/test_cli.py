@@ -23,7 +23,7 @@ XHTML = "{http://www.w3.org/1999/xhtml}"
 
 def ocrpipe(*args: str, cwd: Path | None = None, stdin: str | None = None, timeout: int = 300):
     env = {**os.environ, "OMP_NUM_THREADS": "2"}
-    return subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "ocrpipe", *args], capture_output=True, text=True,
                           cwd=cwd, input=stdin, timeout=timeout, env=env)
 
 
@@ -38,7 +38,7 @@ def demo(shared) -> Path:
 
 # --- fast answers, usage errors ---------------------------------------------------------------------------------
 def test_help_does_not_load_torch():
-    code = ("import sys\nfrom cli.main import cli\n"
+    code = ("import sys\nfrom ocrpipe.cli.main import cli\n"
             "try:\n    cli.main(['run', '--help'], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
             "assert 'torch' not in sys.modules and 'cv2' not in sys.modules")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -171,7 +171,7 @@ def test_ctrl_c_and_sigterm_stop_without_partial_files(tmp_path, demo, stop, cod
     out = tmp_path / "out"
     # One torch thread and a small detector input keep each step short on a busy machine: Ctrl-C takes effect
     # when the running torch operation returns.
-    process = subprocess.Popen([sys.executable, "-m", "cli.main", "run", str(folder), "-o", str(out),
+    process = subprocess.Popen([sys.executable, "-m", "ocrpipe", "run", str(folder), "-o", str(out),
                                 "--det-side", "960"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "OMP_NUM_THREADS": "1"})
     deadline = time.time() + 240
@@ -247,8 +247,8 @@ def one_font_dir(tmp_path) -> Path:
 
 
 def test_train_rec_cli_writes_loadable_weights_and_resumes(shared, tmp_path, one_font_dir):
-    from recognizer.clip4str.checkpoint import load_model
-    from recognizer.clip4str.config import PRESETS
+    from ocrpipe.recognizer.clip4str.checkpoint import load_model
+    from ocrpipe.recognizer.clip4str.config import PRESETS
 
     toy = shared / "data" / "rec" / "mmocr_toy"
     upper = tmp_path / "upper_toy"  # the same crops with SROIE-style upper-cased labels
@@ -288,8 +288,8 @@ def test_train_rec_time_limit_ends_the_run_and_validates_its_last_step(shared, t
 
 def test_train_rec_can_widen_the_input_of_an_existing_model(shared, tmp_path, one_font_dir):
     from ocrpipe.models import resolve
-    from recognizer.clip4str.checkpoint import load_model
-    from recognizer.clip4str.config import PRESETS
+    from ocrpipe.recognizer.clip4str.checkpoint import load_model
+    from ocrpipe.recognizer.clip4str.config import PRESETS
 
     out = tmp_path / "rec"
     args = ["train", "rec", str(out), "--real", str(shared / "data" / "rec" / "mmocr_toy"), "--font-dir",
@@ -341,7 +341,7 @@ def test_write_failures_leave_nothing_and_a_full_disk_stops_the_batch(tmp_path, 
                                                                       code, expected_exit, reported):
     # Injected at the last step of every atomic write (fsync), so the temporary file exists when it fails.
     import ocrpipe.atomic
-    from cli.main import cli
+    from ocrpipe.cli.main import cli
 
     folder = tmp_path / "in"
     folder.mkdir()

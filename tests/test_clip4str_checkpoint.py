@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 import torch
 
-from recognizer.clip4str.charset import CHARSET_36
-from recognizer.clip4str.checkpoint import (CheckpointError, load_model, model_from_clip_weights, read_file,
+from ocrpipe.recognizer.clip4str.charset import CHARSET_36
+from ocrpipe.recognizer.clip4str.checkpoint import (CheckpointError, load_model, model_from_clip_weights, read_file,
                                             save_model)
-from recognizer.clip4str.config import PRESETS
-from recognizer.clip4str.model import CLIP4STR
-from recognizer.data import load_rgb, read_labels
-from recognizer.preprocess import crop_to_tensor
+from ocrpipe.recognizer.clip4str.config import PRESETS
+from ocrpipe.recognizer.clip4str.model import CLIP4STR
+from ocrpipe.recognizer.data import load_rgb, read_labels
+from ocrpipe.recognizer.preprocess import crop_to_tensor
 
 # What a PyTorch Lightning 1.9 `.ckpt` holds besides the weights (hyper-parameters kept to plain values).
 LIGHTNING_EXTRAS = {
@@ -251,7 +251,7 @@ TINY = PRESETS["clip4str-tiny"].with_(charset=CHARSET_36, vision_layers=2, text_
 def test_our_format_round_trip(tmp_path, word_crop):
     torch.manual_seed(0)
     model = CLIP4STR(TINY).eval()
-    path = tmp_path / "recognizer.pt"
+    path = tmp_path / "ocrpipe.recognizer.pt"
     sha256 = save_model(model, path, meta={"epoch": 7, "note": "test"})
 
     assert sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
@@ -279,7 +279,7 @@ def test_our_format_round_trip(tmp_path, word_crop):
 def test_our_format_can_keep_fp32(tmp_path):
     torch.manual_seed(0)
     model = CLIP4STR(TINY)
-    path = tmp_path / "recognizer.pt"
+    path = tmp_path / "ocrpipe.recognizer.pt"
     save_model(model, path, half=False)
     loaded = load_model(path).state_dict()
     assert all(torch.equal(loaded[key], value) for key, value in model.state_dict().items())
@@ -305,7 +305,7 @@ def test_ocrpipe_read_runs_on_an_official_b16_file(tmp_path, b16_state_dict, sha
     path = tmp_path / "downloaded.pt"
     torch.save(released_pt(b16_state_dict), path)
     crop = read_labels(shared / "data" / "rec" / "iiit5k_train")[0].path
-    result = subprocess.run([sys.executable, "-m", "cli.main", "read", "--rec-model", str(path), str(crop)],
+    result = subprocess.run([sys.executable, "-m", "ocrpipe", "read", "--rec-model", str(path), str(crop)],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     path_column, text, confidence = result.stdout.rstrip("\n").split("\t")

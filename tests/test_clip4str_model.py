@@ -6,13 +6,13 @@ import pytest
 import torch
 
 from ocrpipe.metrics.rec import score_recognition
-from recognizer.clip4str.charset import CHARSET_36, CHARSET_94, CharsetAdapter, Tokenizer
-from recognizer.clip4str.config import PRESETS
-from recognizer.clip4str.model import CLIP4STR
-from recognizer.clip4str.psm import psm_loss
-from recognizer.data import load_rgb, read_labels
-from recognizer.predictor import Recognizer
-from recognizer.preprocess import crop_to_tensor
+from ocrpipe.recognizer.clip4str.charset import CHARSET_36, CHARSET_94, CharsetAdapter, Tokenizer
+from ocrpipe.recognizer.clip4str.config import PRESETS
+from ocrpipe.recognizer.clip4str.model import CLIP4STR
+from ocrpipe.recognizer.clip4str.psm import psm_loss
+from ocrpipe.recognizer.data import load_rgb, read_labels
+from ocrpipe.recognizer.predictor import Recognizer
+from ocrpipe.recognizer.preprocess import crop_to_tensor
 
 
 def test_tokenizer_round_trip_over_the_whole_charset():
@@ -80,7 +80,7 @@ def test_batched_decoding_equals_one_crop_at_a_time(shared):
 
 
 def test_widening_the_input_stretches_only_the_image_position_embedding():
-    from recognizer.clip4str.model import with_image_width
+    from ocrpipe.recognizer.clip4str.model import with_image_width
 
     model = CLIP4STR(small_config()).eval()
     key = "clip_model.visual.positional_embedding"

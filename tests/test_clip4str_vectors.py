@@ -3,9 +3,9 @@ import pytest
 import torch
 from PIL import Image
 
-from recognizer.clip4str.checkpoint import load_model
-from recognizer.clip4str.psm import permutation_masks, psm_loss, sample_permutations
-from recognizer.preprocess import crop_to_tensor
+from ocrpipe.recognizer.clip4str.checkpoint import load_model
+from ocrpipe.recognizer.clip4str.psm import permutation_masks, psm_loss, sample_permutations
+from ocrpipe.recognizer.preprocess import crop_to_tensor
 
 TOL = dict(atol=1e-4, rtol=1e-4)
 
@@ -62,7 +62,7 @@ def test_inference_matches_reference(vectors, inputs, scenario):
         torch.testing.assert_close(refined["cross_memory"], expected["cross_memory_refine"], **TOL)
     assert torch.equal(refined["cross_context"], expected["cross_refine_context"])
     assert torch.equal(refined["cross_padding"], expected["cross_refine_padding_mask"])
-    from recognizer.clip4str.model import cloze_mask
+    from ocrpipe.recognizer.clip4str.model import cloze_mask
     assert torch.equal(cloze_mask(26, refined["visual_context"].shape[1]), expected["refine_query_mask"])
 
     torch.testing.assert_close(trace.logits, expected["logits"], **TOL)

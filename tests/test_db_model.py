@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from detectors.db.loss import DBLoss, balanced_bce
-from detectors.db.model import DBConfig, DBNet, resize_for_inference, resized_size
-from detectors.db.postprocess import PostprocessParams
-from detectors.db.predictor import DBDetector, load_weights, save_weights
+from ocrpipe.detectors.db.loss import DBLoss, balanced_bce
+from ocrpipe.detectors.db.model import DBConfig, DBNet, resize_for_inference, resized_size
+from ocrpipe.detectors.db.postprocess import PostprocessParams
+from ocrpipe.detectors.db.predictor import DBDetector, load_weights, save_weights
 
 SMALL = DBConfig(widths=(8, 16, 32, 64), neck_channels=16, limit_side=160)
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from shapely.geometry import Polygon
 
-from detectors.db.postprocess import PostprocessParams, regions_from_prob
-from detectors.db.targets import make_targets
+from ocrpipe.detectors.db.postprocess import PostprocessParams, regions_from_prob
+from ocrpipe.detectors.db.targets import make_targets
 
 
 def text_box(centre, width, height, angle_deg):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from shapely.geometry import Polygon
 
-from detectors.db.targets import make_targets, offset_distance
+from ocrpipe.detectors.db.targets import make_targets, offset_distance
 
 
 def rect(x0, y0, x1, y1):

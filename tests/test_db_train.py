@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from detectors.db.data import AugmentConfig
-from detectors.db.model import DBConfig, DBNet
-from detectors.db.predictor import DBDetector
-from detectors.db.train import train_db
+from ocrpipe.detectors.db.data import AugmentConfig
+from ocrpipe.detectors.db.model import DBConfig, DBNet
+from ocrpipe.detectors.db.predictor import DBDetector
+from ocrpipe.detectors.db.train import train_db
 from ocrpipe.metrics.det import det_counts, load_annotations
 
 WORDS = [["ocr", "pipe"], ["db", "net", "text"], ["word", "box"]]
@@ -82,7 +82,7 @@ def test_ctrl_c_saves_a_checkpoint_and_weights(tmp_path):
 
 
 def test_augmented_polygons_follow_the_image():
-    from detectors.db.data import DetSample, augment
+    from ocrpipe.detectors.db.data import DetSample, augment
 
     image = np.full((300, 400, 3), 230, np.uint8)
     boxes = [np.array([[50, 60], [250, 60], [250, 100], [50, 100]], float),

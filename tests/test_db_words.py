@@ -3,7 +3,7 @@ import cv2
 import numpy as np
 import pytest
 
-from detectors.db.words import split_at_gaps, split_line
+from ocrpipe.detectors.db.words import split_at_gaps, split_line
 
 
 def printed_line(text: str, angle: float = 0.0):

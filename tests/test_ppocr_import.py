@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from detectors.db.model import DBConfig, DBNet, resize_for_inference
-from detectors.db.ppocr_import import (GraphMismatch, LayerTensors, PPOCR_MEAN, PPOCR_STD, find_ppocr_v4,
+from ocrpipe.detectors.db.model import DBConfig, DBNet, resize_for_inference
+from ocrpipe.detectors.db.ppocr_import import (GraphMismatch, LayerTensors, PPOCR_MEAN, PPOCR_STD, find_ppocr_v4,
                                        graph_layers, import_ppocr_v4, load_graph_weights)
-from detectors.db.predictor import load_weights, save_weights
+from ocrpipe.detectors.db.predictor import load_weights, save_weights
 from ocrpipe.io import load_image
 
 onnxruntime = pytest.importorskip("onnxruntime")

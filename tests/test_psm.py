@@ -1,7 +1,7 @@
 """Permutation sampling and attention masks, checked against hand-worked cases."""
 import torch
 
-from recognizer.clip4str.psm import permutation_masks, sample_permutations
+from ocrpipe.recognizer.clip4str.psm import permutation_masks, sample_permutations
 
 NEG = float("-inf")
 
@@ -66,8 +66,8 @@ def test_arbitrary_order_by_hand():
 
 
 def test_ctc_aux_targets_frames_and_impossible_labels():
-    from recognizer.clip4str.charset import CHARSET_36, Tokenizer
-    from recognizer.clip4str.ctc_aux import BLANK, CtcHead, ctc_loss, ctc_targets
+    from ocrpipe.recognizer.clip4str.charset import CHARSET_36, Tokenizer
+    from ocrpipe.recognizer.clip4str.ctc_aux import BLANK, CtcHead, ctc_loss, ctc_targets
 
     tokenizer = Tokenizer(CHARSET_36)
     targets, lengths = ctc_targets(tokenizer, ["ab1", "z"], torch.device("cpu"))
@@ -88,7 +88,7 @@ def test_ctc_aux_targets_frames_and_impossible_labels():
 
 
 def test_case_partners_pair_letters_only():
-    from recognizer.clip4str.charset import CHARSET_94, Tokenizer
+    from ocrpipe.recognizer.clip4str.charset import CHARSET_94, Tokenizer
 
     tokenizer = Tokenizer(CHARSET_94)
     partners = tokenizer.case_partners()
@@ -101,8 +101,8 @@ def test_case_partners_pair_letters_only():
 
 
 def test_fold_case_gives_letters_both_cases_only_on_flagged_rows():
-    from recognizer.clip4str.charset import CHARSET_94, Tokenizer
-    from recognizer.clip4str.psm import fold_case
+    from ocrpipe.recognizer.clip4str.charset import CHARSET_94, Tokenizer
+    from ocrpipe.recognizer.clip4str.psm import fold_case
 
     tokenizer = Tokenizer(CHARSET_94)
     log_probs = torch.randn(2, 3, tokenizer.num_classes, generator=torch.Generator().manual_seed(0)).log_softmax(-1)
@@ -115,8 +115,8 @@ def test_fold_case_gives_letters_both_cases_only_on_flagged_rows():
 
 
 def test_caseless_ctc_scores_an_upper_cased_label_like_the_print():
-    from recognizer.clip4str.charset import CHARSET_94, Tokenizer
-    from recognizer.clip4str.ctc_aux import CtcHead, ctc_loss
+    from ocrpipe.recognizer.clip4str.charset import CHARSET_94, Tokenizer
+    from ocrpipe.recognizer.clip4str.ctc_aux import CtcHead, ctc_loss
 
     tokenizer = Tokenizer(CHARSET_94)
     torch.manual_seed(0)
@@ -130,9 +130,9 @@ def test_caseless_ctc_scores_an_upper_cased_label_like_the_print():
 
 
 def test_caseless_psm_loss_is_lower_and_reaches_the_gradient():
-    from recognizer.clip4str.config import PRESETS
-    from recognizer.clip4str.model import CLIP4STR
-    from recognizer.clip4str.psm import psm_loss
+    from ocrpipe.recognizer.clip4str.config import PRESETS
+    from ocrpipe.recognizer.clip4str.model import CLIP4STR
+    from ocrpipe.recognizer.clip4str.psm import psm_loss
 
     torch.manual_seed(0)
     model = CLIP4STR(PRESETS["clip4str-tiny"]).train()

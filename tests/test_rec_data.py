@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from recognizer.data import MixedCropStream, Sample, set_size_weights
+from ocrpipe.recognizer.data import MixedCropStream, Sample, set_size_weights
 
 
 def test_set_size_weights_shares():

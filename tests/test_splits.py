@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ocrpipe.splits import CROP_BLOCK, CROP_MARGIN, crop_group, crop_side, keep, keep_crop
-from recognizer.data import VALIDATION_PERCENT, read_labels
+from ocrpipe.recognizer.data import VALIDATION_PERCENT, read_labels
 from tests.conftest import SHARED
 
 SHARED_REC = SHARED / "data" / "rec"  # next to the checkout, or /work/shared in a CI clone

@@ -18,9 +18,9 @@ import shapely
 import torch
 from shapely.geometry import Polygon, box
 
-from detectors.db.model import IMAGENET_MEAN, IMAGENET_STD, normalize
-from detectors.db.targets import make_targets
-from detectors.db.words import split_line
+from ocrpipe.detectors.db.model import IMAGENET_MEAN, IMAGENET_STD, normalize
+from ocrpipe.detectors.db.targets import make_targets
+from ocrpipe.detectors.db.words import split_line
 from ocrpipe.io import load_image
 from ocrpipe.metrics.det import Annotation
 

@@ -53,7 +53,7 @@ class LossWeights:
 class DBLoss(nn.Module):
     """Total DB loss for one batch; ``forward`` returns (total, {"prob", "binary", "thresh"} detached parts).
 
-    ``outputs`` is the training-mode dict of :class:`~detectors.db.model.DBNet`; ``targets`` holds batched
+    ``outputs`` is the training-mode dict of :class:`~ocrpipe.detectors.db.model.DBNet`; ``targets`` holds batched
     ``gt``, ``mask``, ``thresh``, ``thresh_mask`` tensors of shape (N, 1, H, W) (see ``targets.py``).
     """
 

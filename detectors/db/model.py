@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from detectors.db.pplcnet import RSEFPN, PPLCNetV3
+from ocrpipe.detectors.db.pplcnet import RSEFPN, PPLCNetV3
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

@@ -21,7 +21,7 @@ import numpy as np
 import shapely
 from shapely.geometry import Polygon
 
-from detectors.db.targets import offset_polygon
+from ocrpipe.detectors.db.targets import offset_polygon
 from ocrpipe.geometry import min_area_quad, order_polygon
 from ocrpipe.types import Region
 

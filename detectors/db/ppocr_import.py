@@ -22,8 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from detectors.db.model import DBConfig, DBNet
-from detectors.db.pplcnet import LearnableAffine
+from ocrpipe.detectors.db.model import DBConfig, DBNet
+from ocrpipe.detectors.db.pplcnet import LearnableAffine
 
 PPOCR_V4_FILE = "ch_PP-OCRv4_det_infer.onnx"
 PPOCR_V4_PACKAGE = "rapidocr_onnxruntime"  # its wheel (1.4.4) carries the file under models/

@@ -15,9 +15,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from detectors.db.model import DBConfig, DBNet, resize_for_inference
-from detectors.db.postprocess import PostprocessParams, regions_from_prob
-from detectors.db.words import split_at_gaps
+from ocrpipe.detectors.db.model import DBConfig, DBNet, resize_for_inference
+from ocrpipe.detectors.db.postprocess import PostprocessParams, regions_from_prob
+from ocrpipe.detectors.db.words import split_at_gaps
 from ocrpipe.models import cpu_has_native_bf16
 from ocrpipe.types import Region
 

@@ -23,10 +23,10 @@ from typing import Callable, Sequence
 import torch
 from torch.utils.data import DataLoader
 
-from detectors.db.data import AugmentConfig, Renderer, TrainingStream
-from detectors.db.loss import DBLoss, LossWeights
-from detectors.db.model import DBConfig, DBNet
-from detectors.db.predictor import load_weights, resolve_device, save_weights
+from ocrpipe.detectors.db.data import AugmentConfig, Renderer, TrainingStream
+from ocrpipe.detectors.db.loss import DBLoss, LossWeights
+from ocrpipe.detectors.db.model import DBConfig, DBNet
+from ocrpipe.detectors.db.predictor import load_weights, resolve_device, save_weights
 from ocrpipe.budget import TrainingBudget
 from ocrpipe.errors import Terminated
 from ocrpipe.metrics.det import load_annotations
@@ -165,7 +165,7 @@ def train_db(out_dir: str | Path, *, ann_dirs: Sequence[str | Path] = (), ann_sp
                     f"{seconds:.0f}s")
             if step % checkpoint_every == 0:
                 save()
-    except (KeyboardInterrupt, Terminated):  # Ctrl-C or SIGTERM (cli.main)
+    except (KeyboardInterrupt, Terminated):  # Ctrl-C or SIGTERM (ocrpipe.cli.main)
         save()
         log(f"interrupted at step {step}: checkpoint saved in {out}")
         raise

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from recognizer.clip4str.charset import CHARSET_36, CHARSET_94, CharsetAdapter, normalize_label
+from ocrpipe.recognizer.clip4str.charset import CHARSET_36, CHARSET_94, CharsetAdapter, normalize_label
 
 
 def edit_distance(a: str, b: str) -> int:

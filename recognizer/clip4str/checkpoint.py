@@ -20,9 +20,9 @@ import torch
 from torch import Tensor
 
 from ocrpipe.models import file_sha256
-from recognizer.clip4str.charset import CHARSET_94
-from recognizer.clip4str.config import PRESETS, Clip4StrConfig
-from recognizer.clip4str.model import CLIP4STR
+from ocrpipe.recognizer.clip4str.charset import CHARSET_94
+from ocrpipe.recognizer.clip4str.config import PRESETS, Clip4StrConfig
+from ocrpipe.recognizer.clip4str.model import CLIP4STR
 
 FORMAT = "ocrpipe-clip4str/1"
 _OFFICIAL_PREFIXES = ("clip_model.", "visual_decoder.", "cross_decoder.")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-from recognizer.clip4str.charset import CHARSET_36, CHARSET_94
+from ocrpipe.recognizer.clip4str.charset import CHARSET_36, CHARSET_94
 
 
 @dataclass(frozen=True)

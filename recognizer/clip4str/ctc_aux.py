@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from recognizer.clip4str.charset import Tokenizer
-from recognizer.clip4str.psm import fold_case
+from ocrpipe.recognizer.clip4str.charset import Tokenizer
+from ocrpipe.recognizer.clip4str.psm import fold_case
 
 BLANK = 0  # the tokenizer's EOS id, which never appears inside a label
 

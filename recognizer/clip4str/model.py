@@ -11,9 +11,9 @@ import open_clip
 import torch
 from torch import Tensor, nn
 
-from recognizer.clip4str.charset import CharsetAdapter, Tokenizer
-from recognizer.clip4str.config import Clip4StrConfig
-from recognizer.clip4str.modules import (Decoder, build_clip, causal_mask, encode_image_tokens,
+from ocrpipe.recognizer.clip4str.charset import CharsetAdapter, Tokenizer
+from ocrpipe.recognizer.clip4str.config import Clip4StrConfig
+from ocrpipe.recognizer.clip4str.modules import (Decoder, build_clip, causal_mask, encode_image_tokens,
                                          encode_text_tokens)
 
 

@@ -11,7 +11,7 @@ import open_clip
 import torch
 from torch import Tensor, nn
 
-from recognizer.clip4str.config import Clip4StrConfig
+from ocrpipe.recognizer.clip4str.config import Clip4StrConfig
 
 
 def build_clip(cfg: Clip4StrConfig) -> open_clip.model.CLIP:

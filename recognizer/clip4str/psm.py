@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from recognizer.clip4str.model import CLIP4STR
+from ocrpipe.recognizer.clip4str.model import CLIP4STR
 
 # For n = 4 with mirroring: one member of each (permutation, reversal) pair, in itertools order.
 _MIRROR_SELECTOR_4 = [0, 3, 4, 6, 9, 10, 12, 16, 17, 18, 19, 21]

@@ -21,14 +21,14 @@ from torchvision.transforms import Compose, GaussianBlur, RandAugment, RandomApp
 from ocrpipe.budget import TrainingBudget, one_cycle
 from ocrpipe.metrics.rec import score_recognition
 from ocrpipe.models import pick_device, training_dtype
-from recognizer.clip4str.checkpoint import load_model, model_from_clip_weights, save_model
-from recognizer.clip4str.config import PRESETS
-from recognizer.clip4str.ctc_aux import CtcHead, ctc_loss
-from recognizer.clip4str.model import CLIP4STR, with_image_width
-from recognizer.clip4str.psm import psm_loss
-from recognizer.data import MixedCropStream, collate, load_rgb, read_labels, set_size_weights
-from recognizer.predictor import Recognizer
-from recognizer.preprocess import crop_to_tensor
+from ocrpipe.recognizer.clip4str.checkpoint import load_model, model_from_clip_weights, save_model
+from ocrpipe.recognizer.clip4str.config import PRESETS
+from ocrpipe.recognizer.clip4str.ctc_aux import CtcHead, ctc_loss
+from ocrpipe.recognizer.clip4str.model import CLIP4STR, with_image_width
+from ocrpipe.recognizer.clip4str.psm import psm_loss
+from ocrpipe.recognizer.data import MixedCropStream, collate, load_rgb, read_labels, set_size_weights
+from ocrpipe.recognizer.predictor import Recognizer
+from ocrpipe.recognizer.preprocess import crop_to_tensor
 
 
 @dataclass
