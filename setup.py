@@ -37,8 +37,9 @@ setup(
         # onnxruntime. The graph itself comes in the rapidocr_onnxruntime wheel, installed with --no-deps (README):
         # its own requirements would add the non-headless opencv-python next to ours.
         "test": ["pytest>=7", "jsonschema>=4", "hocr-spec==0.2.0", "hocr-tools==1.1.1", "onnx>=1.15", "onnxruntime",
-                 "pikepdf"],  # pikepdf: encrypted PDFs for the tests
+                 "pikepdf", "ocrmypdf>=17"],  # pikepdf: encrypted PDFs for the tests; ocrmypdf: the plugin's test
         "train": ["onnx>=1.15"],
+        "ocrmypdf": ["ocrmypdf>=17"],  # ocrpipe as OCRmyPDF's OCR engine (ocrpipe/ocrmypdf_plugin.py)
     },
     entry_points={"console_scripts": ["ocrpipe=ocrpipe.cli.main:main"]},
 )
