@@ -367,3 +367,51 @@ def test_an_output_folder_that_is_a_file_is_a_usage_error(tmp_path, demo):
     assert result.returncode == 2, result.stderr
     assert "is a file" in result.stderr and "Traceback" not in result.stderr
     assert out.read_text() == "not a folder\n"
+
+
+# --- inputs that change under a running batch, and two batches into one folder -----------------------------------
+def test_inputs_deleted_or_replaced_while_the_batch_runs(tmp_path, demo, monkeypatch, capsys):
+    from ocrpipe import io
+    from ocrpipe.cli.main import cli
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.jpeg", "b.jpeg", "c.jpeg", "d.jpeg"):
+        shutil.copy(demo / "CLIP4STR__image_1576.jpeg", folder / name)
+    listed_then_read = io.iter_page_images
+
+    def reading(path, *args, **kwargs):  # the folder was listed; now, as the first file is read, the others change
+        if Path(path).name == "a.jpeg":
+            (folder / "b.jpeg").unlink()
+            (folder / "c.jpeg").write_text("<html>replaced by an error page</html>\n")
+            shutil.copy(demo / "mmocr__demo_text_ocr.jpg", folder / "d.jpeg")
+        return listed_then_read(path, *args, **kwargs)
+
+    monkeypatch.setattr(io, "iter_page_images", reading)
+    out = tmp_path / "out"
+    status = cli.main(["run", str(folder), "-o", str(out), "-f", "json", "-q"], standalone_mode=False)
+    assert status == 3
+    lines = error_lines(capsys.readouterr().err)
+    assert len(lines) == 2 and "b.jpeg" in lines[0] and "c.jpeg" in lines[1]
+    assert sorted(p.name for p in out.rglob("*") if p.is_file()) == ["a.json", "d.json"]
+
+
+def test_two_batches_writing_into_one_folder_leave_whole_outputs(tmp_path, demo):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("CLIP4STR__image_1576.jpeg", "mmocr__demo_text_ocr.jpg"):
+        shutil.copy(demo / name, folder / name)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "ocrpipe", "run", str(folder), "-o", str(out), "-f", "json,hocr,txt", "-q"]
+    batches = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+    for batch in batches:
+        assert batch.wait(timeout=600) == 0, batch.stderr.read()
+    written = [p for p in out.rglob("*") if p.is_file()]
+    assert len(written) == 3 * 2
+    assert not [p for p in written if p.name.startswith(".")]  # no temporary file left by either
+    for path in written:
+        if path.suffix == ".json":
+            check_json(json.loads(path.read_text()))
+        elif path.suffix == ".hocr":
+            check_hocr_spec(path)
