@@ -37,9 +37,11 @@ setup(
         # onnxruntime. The graph itself comes in the rapidocr_onnxruntime wheel, installed with --no-deps (README):
         # its own requirements would add the non-headless opencv-python next to ours.
         "test": ["pytest>=7", "jsonschema>=4", "hocr-spec==0.2.0", "hocr-tools==1.1.1", "onnx>=1.15", "onnxruntime",
-                 "pikepdf", "ocrmypdf>=17"],  # pikepdf: encrypted PDFs for the tests; ocrmypdf: the plugin's test
+                 # pikepdf: encrypted PDFs; ocrmypdf and ray: the OCRmyPDF plugin's and the Ray engine's tests
+                 "pikepdf", "ocrmypdf>=17", "ray[data]>=2.40"],
         "train": ["onnx>=1.15"],
         "ocrmypdf": ["ocrmypdf>=17"],  # ocrpipe as OCRmyPDF's OCR engine (ocrpipe/ocrmypdf_plugin.py)
+        "ray": ["ray[data]>=2.40"],  # ocrpipe run --engine ray (ocrpipe/ray_engine.py)
     },
     entry_points={"console_scripts": ["ocrpipe=ocrpipe.cli.main:main"]},
 )

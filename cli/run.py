@@ -1,9 +1,11 @@
 """`ocrpipe run`: full OCR on images, folders and lists of files."""
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import time
+from dataclasses import asdict
 
 import click
 
@@ -56,11 +58,21 @@ def parse_formats(ctx, param, value: str) -> list[str]:
 @add_options(decode_options)
 @click.option("--min-conf", type=click.FloatRange(0, 1), default=MIN_CONF, show_default=True,
               help="Drop words read with lower confidence.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: this process; ray: Ray Data workers on this machine or a Ray cluster (docs/RAY.md), "
+                   "same outputs.")
+@click.option("--ray-address", metavar="ADDRESS", help="With --engine ray: join this running Ray cluster "
+                                                       "[default: start one on this machine].")
+@click.option("--workers", type=click.IntRange(1), help="With --engine ray: how many workers, each holding the "
+                                                        "models [default: one per two CPUs of the cluster].")
+@click.option("--gpus-per-worker", type=click.FloatRange(0), default=0, show_default=True,
+              help="With --engine ray: GPUs per worker (0: the workers run on CPUs).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no summary (errors are still printed).")
 @click.option("-v", "--verbose", is_flag=True, help="One line per file with words and timings.")
 def run(inputs, recursive, glob_, files_from, output_dir, formats, dpi, to_stdout, skip_existing, on_error, draw_dir,
-        device, batch_size, det_model, det_side, det_precision, rec_model, trust_checkpoint, det_thresh, box_thresh, unclip_ratio,
-        max_candidates, polygons, dilate, decode, refine_iters, precision, min_conf, quiet, verbose) -> ExitCode:
+        device, batch_size, det_model, det_side, det_precision, rec_model, trust_checkpoint, det_thresh, box_thresh,
+        unclip_ratio, max_candidates, polygons, dilate, decode, refine_iters, precision, min_conf, engine, ray_address,
+        workers, gpus_per_worker, quiet, verbose) -> ExitCode:
     """Detect and read the text in INPUTS (image files, PDF files or folders).
 
     Without -o or --stdout the recognised text is printed. Exit codes: 0 all done, 1 fatal (e.g. bad model),
@@ -81,27 +93,40 @@ def run(inputs, recursive, glob_, files_from, output_dir, formats, dpi, to_stdou
                 click.echo("ocrpipe: every input already has its outputs (--skip-existing)", err=True)
             return ExitCode.OK
 
-    from ocrpipe.models import pick_device
-    from ocrpipe.pipeline import Pipeline
+    from ocrpipe.models import pick_device, resolve
+    from ocrpipe.pipeline import Pipeline, PipelineOptions
 
-    device = pick_device(device)
+    if engine == "ray":  # the workers' device; this process only writes
+        device = "cuda" if gpus_per_worker > 0 else "cpu"
+    else:
+        device = pick_device(device)
     params = postprocess_params(det_thresh, box_thresh, unclip_ratio, max_candidates, polygons, dilate)
-    rec_options = recognizer_options(decode, refine_iters, precision, device)
-    pipeline = Pipeline.from_pretrained(det_model, rec_model, device=device, postprocess=params,
-                                        trust_checkpoint=trust_checkpoint, rec_options=rec_options,
-                                        det_side=det_side, det_precision=det_precision, batch_size=batch_size,
-                                        min_conf=min_conf, pdf_dpi=dpi)
+    options = PipelineOptions(batch_size=batch_size, min_conf=min_conf, pdf_dpi=dpi)
+    model_options = dict(det_model=det_model, rec_model=rec_model, device=device, postprocess=params,
+                         trust_checkpoint=trust_checkpoint, rec_options=recognizer_options(decode, refine_iters,
+                                                                                          precision, device),
+                         det_side=det_side, det_precision=det_precision)
+    paths = [str(item.path) for item in items]
+    if engine == "ray":
+        from ocrpipe import ray_engine
+
+        resolve(det_model, "detector")  # a missing weights file: one line, before Ray starts
+        resolve(rec_model, "recognizer")
+        results = ray_engine.run_many(paths, {**model_options, **asdict(options)}, workers, ray_address,
+                                      gpus_per_worker)
+    else:
+        results = Pipeline.from_pretrained(**model_options, **asdict(options)).run_many(paths)
     by_path = {str(item.path): item for item in items}
     started = time.perf_counter()
     ok = failed = words = 0
-    with progress_bar(len(items), show_progress(quiet), "OCR") as advance:
-        for path, result in pipeline.run_many([item.path for item in items]):
+    with progress_bar(len(items), show_progress(quiet), "OCR") as advance, contextlib.closing(results):
+        for path, result in results:
             advance()
             problem = str(result) if isinstance(result, OcrpipeError) else None
             if problem is None:
                 try:
                     _emit(by_path[path], result, output_dir, formats, to_stdout, draw_dir, len(items) > 1,
-                          pipeline.options)
+                          options)
                 except OSError as error:
                     problem = f"{path}: cannot write output ({error.strerror or error})"
                     if error.errno in OUTPUT_STOPPERS:  # every later file would fail the same way

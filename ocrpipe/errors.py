@@ -55,6 +55,9 @@ class InputError(OcrpipeError):
         self.reason = " ".join(reason.split())  # always a single line
         super().__init__(f"{self.path}: {self.reason}")
 
+    def __reduce__(self):  # pickled as its two parts (results come back from other processes, e.g. Ray workers)
+        return type(self), (self.path, self.reason)
+
 
 class Terminated(BaseException):
     """SIGTERM arrived. Like KeyboardInterrupt it is not an `Exception`, so it unwinds everything (atomic writes
