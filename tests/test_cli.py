@@ -179,7 +179,7 @@ def test_ctrl_c_and_sigterm_stop_without_partial_files(tmp_path, demo, stop, cod
         time.sleep(0.2)
     assert process.poll() is None, "finished all 40 images before it could be interrupted"
     process.send_signal(stop)
-    _, stderr = process.communicate(timeout=120)
+    _, stderr = process.communicate(timeout=300)  # the running torch operation finishes first, on a busy machine too
     assert process.returncode == code, stderr
     assert "Traceback" not in stderr
     names = [p.name for p in out.iterdir()]
