@@ -19,7 +19,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import click
 
 from ocrpipe import __version__
-from ocrpipe.allocator import keep_freed_memory
 from ocrpipe.errors import ExitCode, OcrpipeError, Terminated
 
 SUBCOMMANDS = {  # name -> (module, attribute, one-line help shown by `ocrpipe --help`)
@@ -65,7 +64,6 @@ def _terminate(signum, frame) -> None:
 
 def main() -> None:
     signal.signal(signal.SIGTERM, _terminate)
-    keep_freed_memory()  # far fewer page faults per image (ocrpipe/allocator.py)
     try:
         result = cli.main(standalone_mode=False, prog_name="ocrpipe")  # a command returns its ExitCode
     except click.ClickException as error:

@@ -125,10 +125,8 @@ def _pipeline(det_model: str, rec_model: str, min_conf: float | None, jobs: int 
     """The models, loaded once per worker process; torch gets this worker's share of the CPU cores."""
     import torch
 
-    from ocrpipe.allocator import keep_freed_memory
     from ocrpipe.pipeline import Pipeline
 
-    keep_freed_memory()  # as the CLI does
     cores = os.cpu_count() or 1
     torch.set_num_threads(max(1, cores // max(1, jobs or cores)))
     options = {} if min_conf is None else {"min_conf": min_conf}

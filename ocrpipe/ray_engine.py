@@ -29,10 +29,8 @@ class OcrActor:
     def __init__(self, pipeline_options: dict, threads: int) -> None:
         import torch
 
-        from ocrpipe.allocator import keep_freed_memory
         from ocrpipe.pipeline import Pipeline
 
-        keep_freed_memory()  # as the CLI does
         torch.set_num_threads(threads)
         self.pipeline = Pipeline.from_pretrained(**pipeline_options)
 
