@@ -45,7 +45,7 @@ def main() -> None:
             page = pipeline.run(image)
             export_started = time.perf_counter()
             for _, render in FORMATS.values():
-                render(page)
+                render([page])
             page.timings_ms["export"] = (time.perf_counter() - export_started) * 1000
             totals.append((time.perf_counter() - started) * 1000)
             words.append(len(page.words))

@@ -201,20 +201,24 @@ def normalize(image: np.ndarray, mean: tuple[float, ...] = IMAGENET_MEAN,
     return tensor.sub_(m).div_(s)
 
 
-def resized_size(width: int, height: int, limit_side: int, limit_type: str,
-                 max_upscale: float = 1.0) -> tuple[int, int]:
-    """Size (w, h) an image is resized to before padding, keeping the aspect ratio.
+def resize_ratio(width: int, height: int, limit_side: int, limit_type: str, max_upscale: float = 1.0) -> float:
+    """The factor an image is resized by before the network, keeping its aspect ratio.
 
     ``max``: the long side is brought to ``limit_side``: shrunk when larger, enlarged by at most ``max_upscale`` when
     smaller (1: never enlarged); small text gets more pixels that way. ``min``: enlarge so the short side is at least
     ``limit_side`` (never shrink).
     """
     if limit_type == "max":
-        ratio = min(max_upscale, limit_side / max(width, height))
-    elif limit_type == "min":
-        ratio = max(1.0, limit_side / min(width, height))
-    else:
-        raise ValueError(f"limit_type must be 'max' or 'min', got {limit_type!r}")
+        return min(max_upscale, limit_side / max(width, height))
+    if limit_type == "min":
+        return max(1.0, limit_side / min(width, height))
+    raise ValueError(f"limit_type must be 'max' or 'min', got {limit_type!r}")
+
+
+def resized_size(width: int, height: int, limit_side: int, limit_type: str,
+                 max_upscale: float = 1.0) -> tuple[int, int]:
+    """Size (w, h) an image is resized to before padding (see :func:`resize_ratio`)."""
+    ratio = resize_ratio(width, height, limit_side, limit_type, max_upscale)
     return max(1, round(width * ratio)), max(1, round(height * ratio))
 
 
@@ -227,15 +231,19 @@ class Resized:
     scale: tuple[float, float]  # (scale_x, scale_y) = resized / original size
 
 
-def resize_for_inference(image: np.ndarray, config: DBConfig) -> Resized:
+def resize_for_inference(image: np.ndarray, config: DBConfig, ratio: float | None = None) -> Resized:
     """RGB uint8 image -> normalized, resized, padded tensor plus what it takes to map results back.
 
-    The image is resized keeping its aspect ratio (see :func:`resized_size`) and zero-padded at the right and bottom
-    (zero = the mean colour after normalization). A point (x, y) of the network's output maps back to the original
-    image as (x / scale_x, y / scale_y); padding adds nothing to the left or top.
+    The image is resized keeping its aspect ratio, by ``ratio`` or else as ``config`` says (see
+    :func:`resize_ratio`), and zero-padded at the right and bottom (zero = the mean colour after normalization). A
+    point (x, y) of the network's output maps back to the original image as (x / scale_x, y / scale_y); padding adds
+    nothing to the left or top.
     """
     height, width = image.shape[:2]
-    new_w, new_h = resized_size(width, height, config.limit_side, config.limit_type, config.max_upscale)
+    if ratio is None:
+        new_w, new_h = resized_size(width, height, config.limit_side, config.limit_type, config.max_upscale)
+    else:
+        new_w, new_h = max(1, round(width * ratio)), max(1, round(height * ratio))
     if (new_w, new_h) != (width, height):
         interpolation = cv2.INTER_AREA if new_w < width else cv2.INTER_LINEAR
         image = cv2.resize(image, (new_w, new_h), interpolation=interpolation)

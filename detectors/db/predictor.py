@@ -15,8 +15,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ocrpipe.detectors.db.model import DBConfig, DBNet, resize_for_inference
+from ocrpipe.detectors.db.model import DBConfig, DBNet, resize_for_inference, resize_ratio
 from ocrpipe.detectors.db.postprocess import PostprocessParams, regions_from_prob
+from ocrpipe.detectors.db.scale import TextScale, region_height, second_look_ratio
 from ocrpipe.detectors.db.words import split_at_gaps
 from ocrpipe.models import cpu_has_native_bf16
 from ocrpipe.types import Region
@@ -88,7 +89,9 @@ class DBDetector:
                  device: str | torch.device = "cpu", batch_size: int = 4, meta: dict | None = None,
                  limit_side: int | None = None, precision: str = "auto", split_lines: bool | None = None) -> None:
         """`limit_side`: the long side images are resized to before the network (default: the weights' own; how
-        much smaller images may be enlarged stays the weights' ``max_upscale``). `precision`: "auto" runs the
+        much smaller images may be enlarged stays the weights' ``max_upscale``). Weights with a ``text_scale`` in
+        their meta look at each image twice when its text is small (``scale.TextScale``), unless `limit_side` is
+        given: then every image is resized to that one size. `precision`: "auto" runs the
         network in float16 on CUDA and in bfloat16 on CPUs with native bf16 (the probability maps differ from
         float32 by < 0.01), float32 elsewhere; "fp32" always in float32. `params`: the post-processing settings;
         None: the weights' own (meta ``postprocess``, chosen on development data), a dict: those with some fields
@@ -111,6 +114,8 @@ class DBDetector:
         self.split_lines = self.meta.get("text_unit") == "line" if split_lines is None else split_lines
         self.config = model.config if limit_side is None else replace(model.config, limit_side=limit_side,
                                                                       limit_type="max")
+        own_scale = self.meta.get("text_scale")
+        self.text_scale = TextScale(**own_scale) if own_scale and limit_side is None else None
 
     @classmethod
     def from_file(cls, path: str | Path, device: str | torch.device = "cpu",
@@ -135,13 +140,34 @@ class DBDetector:
 
     def detect(self, images: Sequence[np.ndarray]) -> list[list[Region]]:
         """Text regions of each image (RGB uint8, H x W x 3), polygons clockwise from the text's top-left."""
-        found = [regions_from_prob(prob, (image.shape[1], image.shape[0]), self.params)
-                 for prob, image in zip(self.prob_maps(images), images)]
+        if self.text_scale is None:
+            found = [regions_from_prob(prob, (image.shape[1], image.shape[0]), self.params)
+                     for prob, image in zip(self.prob_maps(images), images)]
+        else:
+            found = [self._detect_at_text_scale(image) for image in images]
         if self.split_lines:
             found = [[Region(polygon=[(float(x), float(y)) for x, y in piece], score=region.score)
                       for region in regions for piece in split_at_gaps(image, np.asarray(region.polygon))]
                      for regions, image in zip(found, images)]
         return found
+
+    def _detect_at_text_scale(self, image: np.ndarray) -> list[Region]:
+        """A first look at the probe ratio; a second, larger one when the text it found is small."""
+        height, width = image.shape[:2]
+        config = self.config
+        max_ratio = resize_ratio(width, height, config.limit_side, config.limit_type, config.max_upscale)
+        probe_ratio = min(self.text_scale.probe_ratio, max_ratio)
+        regions = self._look(image, probe_ratio)
+        ratio = second_look_ratio([region_height(r.polygon) for r in regions], probe_ratio, max_ratio,
+                                  self.text_scale)
+        return regions if ratio is None else self._look(image, ratio)
+
+    def _look(self, image: np.ndarray, ratio: float) -> list[Region]:
+        """The regions found in one image resized by `ratio`."""
+        resized = resize_for_inference(image, self.config, ratio)
+        width, height = resized.size
+        prob = self.network([resized.tensor])[0][:height, :width]
+        return regions_from_prob(prob, (image.shape[1], image.shape[0]), self.params)
 
     def network(self, tensors: list[torch.Tensor]) -> list[np.ndarray]:
         """Run the network on a batch of normalized tensors padded to a common size."""
