@@ -121,7 +121,8 @@ def _decode(file: BinaryIO, name: str, max_pixels: int, pdf_dpi: float | None = 
     with _pillow_errors(name):
         image = _open_image(file, name)
     with image:
-        page_count = getattr(image, "n_frames", 1) if image.format == "TIFF" else 1
+        with _pillow_errors(name):  # counting a TIFF's pages reads its page headers, which may be damaged
+            page_count = getattr(image, "n_frames", 1) if image.format == "TIFF" else 1
         for index in range(page_count):
             with _pillow_errors(name):
                 image.seek(index)

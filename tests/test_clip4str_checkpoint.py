@@ -310,3 +310,18 @@ def test_ocrpipe_read_runs_on_an_official_b16_file(tmp_path, b16_state_dict, sha
     assert result.returncode == 0, result.stderr
     path_column, text, confidence = result.stdout.rstrip("\n").split("\t")
     assert path_column == str(crop) and 0.0 <= float(confidence) <= 1.0
+
+
+def test_a_tensor_of_the_wrong_shape_is_one_line_naming_the_file(tmp_path):
+    """Found by `benchmarks/fuzz.py weights`: a damaged shape header in the shipped recognizer raised torch's
+    multi-line RuntimeError."""
+    path = tmp_path / "damaged.pt"
+    save_model(CLIP4STR(SMALL_CLIP), path)
+    payload = torch.load(path, weights_only=True)
+    key = next(k for k in payload["state_dict"] if k.endswith("out_proj.bias"))
+    payload["state_dict"][key] = payload["state_dict"][key][:-9]
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError) as error:
+        load_model(path)
+    message = str(error.value)
+    assert message.startswith(str(path)) and "\n" not in message and key in message

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -82,3 +83,17 @@ def test_mutated_weights_files_give_a_model_error(tmp_path, loader, shipped):
             assert "\n" not in str(error)
         except Exception as error:  # noqa: BLE001
             pytest.fail(f"{shipped}, mutation {trial}: {type(error).__name__}: {error}")
+
+
+CORPUS = Path(__file__).parent / "fuzz_corpus"
+
+
+@pytest.mark.parametrize("path", sorted((CORPUS / "decode").glob("*")), ids=lambda p: p.name)
+def test_inputs_the_fuzzer_crashed_on_now_decode_or_fail_with_an_input_error(path):
+    """Every input that once raised something else (`benchmarks/fuzz.py decode` keeps them) stays fixed."""
+    try:
+        pages = decode_bytes(path.read_bytes(), path.name, max_pixels=4_000_000)
+    except InputError as error:
+        assert "\n" not in str(error) and str(error).startswith(path.name)
+    else:
+        assert all(page.dtype == np.uint8 and page.ndim == 3 and page.shape[2] == 3 for page in pages)

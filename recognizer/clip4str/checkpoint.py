@@ -103,7 +103,11 @@ def _strip_module_prefix(sd: dict[str, Tensor]) -> dict[str, Tensor]:
 
 
 def _load_strict(model: CLIP4STR, sd: dict[str, Tensor], path: Path) -> None:
-    result = model.load_state_dict({k: v.float() for k, v in sd.items()}, strict=False)
+    try:
+        result = model.load_state_dict({k: v.float() for k, v in sd.items()}, strict=False)
+    except (RuntimeError, AttributeError) as error:  # a tensor of the wrong shape (or not a tensor): damaged file
+        detail = " ".join(line.strip() for line in str(error).splitlines()[1:2]) or type(error).__name__
+        raise CheckpointError(f"{path}: weights do not fit the model ({detail[:200]})") from None
     if result.missing_keys or result.unexpected_keys:
         raise CheckpointError(f"{path}: weights do not fit the model (missing {result.missing_keys[:3]}, "
                               f"unexpected {result.unexpected_keys[:3]})")
