@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Sequence
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "e2e"
 SETS = ("ic15_toy", "sroie_dev", "funsd_train")
@@ -58,11 +59,11 @@ for path in sys.argv[1:]:
 """
 
 
-def images(per_set: int) -> list[Path]:
+def images(per_set: int, sets: Sequence[str] = SETS) -> list[Path]:
     from ocrpipe.metrics.det import load_annotations
 
     chosen = []
-    for name in SETS:
+    for name in sets:
         split = "all" if name == "ic15_toy" else "val"
         chosen += [annotation.image for annotation in load_annotations(SHARED / name, split).values()][:per_set]
     return chosen
@@ -90,8 +91,9 @@ def main() -> None:
     parser.add_argument("--rapidocr-python", required=True, help="a Python with rapidocr==3.10.0 installed")
     parser.add_argument("--per-set", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=2, help="whole-process runs per tool (best kept)")
+    parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
     args = parser.parse_args()
-    paths = [str(p) for p in images(args.per_set)]
+    paths = [str(p) for p in images(args.per_set, args.sets)]
     env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
     ocrpipe_bin = str(Path(sys.executable).parent / "ocrpipe")
     rows = {}
@@ -105,7 +107,7 @@ def main() -> None:
                                    "RapidOCR 3.10": (args.rapidocr_python, WARM_RAPIDOCR)}.items():
         _, _, output = timed([python, "-c", script, *paths], env)
         rows[tool]["warm"] = statistics.median(json.loads(output.strip().splitlines()[-1]))
-    print(f"{len(paths)} images ({args.per_set} per set: {', '.join(SETS)}); CPU: {os.cpu_count()} cores, "
+    print(f"{len(paths)} images ({args.per_set} per set: {', '.join(args.sets)}); CPU: {os.cpu_count()} cores, "
           f"{cpu_features()}; threads: each tool's default; OMP_WAIT_POLICY={env['OMP_WAIT_POLICY']}\n")
     print("| tool | whole process, s (best of %d) | images/s | warm ms/image (median) | peak RSS MiB |" % args.repeat)
     print("|---|---|---|---|---|")

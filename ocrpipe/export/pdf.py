@@ -41,12 +41,10 @@ def write_pdf(pages: Sequence[Page], images: Iterable[np.ndarray], file: BinaryI
             picture.load_jpeg(BytesIO(_jpeg(image)), inline=True)
             picture.set_matrix(pdfium.PdfMatrix().scale(width_pt, height_pt))
             pdf_page.insert_obj(picture)
-            for line in (line for block in page.blocks for line in block.lines):
-                for index, word in enumerate(line.words):
-                    last = index == len(line.words) - 1
-                    text_object = _invisible_word(pdfium_c, document.raw, font, word, scale, height_pt, last)
-                    if text_object is not None:
-                        pdfium_c.FPDFPage_InsertObject(pdf_page.raw, text_object)
+            for word in (word for block in page.blocks for line in block.lines for word in line.words):
+                text_object = _invisible_word(pdfium_c, document.raw, font, word, scale, height_pt)
+                if text_object is not None:
+                    pdfium_c.FPDFPage_InsertObject(pdf_page.raw, text_object)
             pdf_page.gen_content()
             pdf_page.close()
         pdfium_c.FPDFFont_Close(font)
@@ -62,11 +60,13 @@ def _jpeg(image: np.ndarray) -> bytes:
     return encoded.tobytes()
 
 
-def _invisible_word(pdfium_c, document, font, word: Word, scale: float, height_pt: float, last_in_line: bool):
+def _invisible_word(pdfium_c, document, font, word: Word, scale: float, height_pt: float):
     """A PDFium text object holding the word's text, invisible, placed over its box; None for an empty word.
 
-    Words that a line continues carry a trailing space, outside their box (the box is fitted to the word alone), so
-    that text extraction and search see "two words" and not "twowords" where the printed gap is narrow."""
+    Every word carries a trailing space, outside its box (the box is fitted to the word alone), so that text
+    extraction and search see "two words" and not "twowords" where the printed gap is narrow — also between the
+    last word of one line and the first of another beside it at the same height (a receipt's "8:13:39" and "PM"
+    put in two lines by the layout)."""
     text = word.text.strip()
     if not text or len(word.polygon) < 4:
         return None
@@ -83,8 +83,7 @@ def _invisible_word(pdfium_c, document, font, word: Word, scale: float, height_p
     if right.value <= left.value or top.value <= bottom.value:
         pdfium_c.FPDFPageObj_Destroy(text_object)
         return None
-    if not last_in_line:
-        _set_text(pdfium_c, text_object, text + " ")
+    _set_text(pdfium_c, text_object, text + " ")
     # glyph box [left, right] × [bottom, top] -> scaled to length × height, turned by the baseline's angle, moved to
     # the word's bottom-left corner.
     sx, sy = length / (right.value - left.value), height / (top.value - bottom.value)
