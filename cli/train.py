@@ -48,6 +48,9 @@ def train() -> None:
 @click.option("--lr", type=float, default=5e-4, show_default=True, help="Peak learning rate of the CLIP towers.")
 @click.option("--decoder-lr-scale", type=float, default=1.0, show_default=True,
               help="Decoder learning rate = lr x this (the reference uses 19 on pretrained CLIP).")
+@click.option("--ema", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True, metavar="DECAY",
+              help="Validate and save an exponential moving average of the weights with this decay (e.g. 0.999); "
+                   "0 = the raw weights.")
 @click.option("--perms", type=click.IntRange(1), default=6, show_default=True,
               help="Permutations per batch (the reference uses 6; 2 = left-to-right + right-to-left, cheaper).")
 @click.option("--ctc-weight", type=click.FloatRange(0), default=0.0, show_default=True,
@@ -61,7 +64,7 @@ def train() -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT_DIR/last.pt.")
 def train_rec(out_dir, real_dirs, caseless_dirs, synth_fraction, real_size_power, font_dir, preset, init_clip,
-              init_weights, image_width, steps, time_limit, batch_size, lr, decoder_lr_scale, perms, ctc_weight,
+              init_weights, image_width, steps, time_limit, batch_size, lr, decoder_lr_scale, ema, perms, ctc_weight,
               val_every, workers, threads, device, amp, seed, resume):
     """Train CLIP4STR (both branches, permuted sequence modelling) into OUT_DIR."""
     from ocrpipe.recognizer.clip4str.train import TrainOptions, train as run_training
@@ -73,7 +76,7 @@ def train_rec(out_dir, real_dirs, caseless_dirs, synth_fraction, real_size_power
                            real_size_power=real_size_power, font_dir=font_dir,
                            init_clip=init_clip, init=init_weights, image_width=image_width, steps=steps, time_limit=time_limit,
                            batch_size=batch_size, lr=lr,
-                           decoder_lr_scale=decoder_lr_scale, num_perms=perms, ctc_weight=ctc_weight,
+                           decoder_lr_scale=decoder_lr_scale, ema=ema, num_perms=perms, ctc_weight=ctc_weight,
                            num_workers=workers, threads=threads, val_every=val_every, device=device, amp=amp,
                            seed=seed)
     run_training(options, resume=resume)

@@ -302,6 +302,26 @@ def test_train_rec_can_widen_the_input_of_an_existing_model(shared, tmp_path, on
     assert load_model(out / "model.pt").cfg == PRESETS["clip4str-tiny"].with_(image_size=(32, 256))
 
 
+def test_train_rec_ema_saves_the_averaged_weights(shared, tmp_path, one_font_dir):
+    from ocrpipe.models import resolve
+    from ocrpipe.recognizer.clip4str.checkpoint import load_model
+
+    out = tmp_path / "rec"
+    result = ocrpipe("train", "rec", str(out), "--real", str(shared / "data" / "rec" / "mmocr_toy"), "--font-dir",
+                     str(one_font_dir), "--batch-size", "4", "--perms", "2", "--workers", "0", "--threads", "1",
+                     "--steps", "3", "--val-every", "3", "--lr", "1e-3", "--ema", "0.5",
+                     "--init", str(resolve("clip4str-tiny", "recognizer")[1]))
+    assert result.returncode == 0, result.stderr
+    last = torch.load(out / "last.pt", weights_only=True)
+    assert int(last["ema"]["n_averaged"]) == 3
+    saved = load_model(out / "model.pt").state_dict()
+    name = "visual_decoder.head.weight" if "visual_decoder.head.weight" in saved else next(
+        k for k, v in saved.items() if v.ndim == 2 and "decoder" in k)
+    averaged, raw = last["ema"][f"module.{name}"], last["model"][name]
+    assert not torch.equal(averaged, raw)  # three steps at a high rate move the raw weights away from their average
+    assert torch.allclose(saved[name].float(), averaged.float(), atol=1e-3)  # model.pt is fp16
+
+
 def test_train_det_cli_writes_weights(shared, tmp_path, one_font_dir):
     out = tmp_path / "det"
     args = ["train", "det", str(out), "--ann", str(shared / "data" / "e2e" / "ic15_toy"), "--font-dir",

@@ -4,6 +4,8 @@ A run directory holds `last.pt` (model, optimizer, step: what `--resume` reads; 
 run's progress, so a resumed run may change `--steps`), `model.pt` and `best.pt` (our weights format, ready for
 `--rec-model`) and `log.jsonl` (loss, crops/s, validation accuracy). The run ends after `steps` steps or
 `time_limit` seconds, whichever comes first (`ocrpipe.budget`); the one-cycle schedule spans whichever that is.
+With `ema` > 0 an exponential moving average of the weights (torch's `AveragedModel`) is what gets validated and
+saved; the raw weights keep training and live only in `last.pt`.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader
 from torchvision.transforms import Compose, GaussianBlur, RandAugment, RandomApply
 
@@ -51,6 +54,7 @@ class TrainOptions:
     weight_decay: float = 0.05
     warmup_pct: float = 0.075
     grad_clip: float = 20.0
+    ema: float = 0.0  # decay of an exponential moving average of the weights (e.g. 0.999); 0 = none
     num_perms: int = 6
     ctc_weight: float = 0.0  # > 0: auxiliary CTC loss on the image tokens (ctc_aux.py; a from-scratch training aid)
     amp: bool = True  # mixed precision (ocrpipe.models.training_dtype; 1.5x faster on AVX512-BF16 CPUs)
@@ -143,6 +147,9 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
     amp_dtype = training_dtype(device)
     amp = opts.amp and amp_dtype is not None  # a CPU without native bf16 trains in float32
     scaler = torch.amp.GradScaler("cuda", enabled=amp and amp_dtype == torch.float16)  # bf16 needs no scaling
+    ema = None
+    if opts.ema > 0:
+        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(opts.ema), use_buffers=True)
     step, best = 0, -1.0
     if resume and (out / "last.pt").exists():
         state = torch.load(out / "last.pt", map_location=device, weights_only=True)
@@ -150,6 +157,8 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
         if ctc_head is not None and "ctc_head" in state:
             ctc_head.load_state_dict(state["ctc_head"])
         optimizer.load_state_dict(state["optimizer"])
+        if ema is not None and "ema" in state:
+            ema.load_state_dict(state["ema"])
         step, best = state["step"], state["best"]
         print(f"resumed from {out / 'last.pt'} at step {step}", flush=True)
 
@@ -177,6 +186,8 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
                  "options": asdict(opts)}
         if ctc_head is not None:
             state["ctc_head"] = ctc_head.state_dict()
+        if ema is not None:
+            state["ema"] = ema.state_dict()
         torch.save(state, out / "last.tmp")
         (out / "last.tmp").replace(out / "last.pt")
 
@@ -188,14 +199,15 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
 
     def validate_and_save() -> None:
         nonlocal best
-        model.eval()
-        scores = validate(model, val_sets)
+        kept = ema.module if ema is not None else model  # the weights that get judged and saved
+        kept.eval()
+        scores = validate(kept, val_sets)
         mean_acc = sum(s["accuracy_36"] for s in scores.values()) / max(1, len(scores))
         meta = {"step": step, "validation": scores, "options": asdict(opts)}
-        save_model(model, out / "model.pt", meta)
+        save_model(kept, out / "model.pt", meta)
         if val_sets and mean_acc > best:
             best = mean_acc
-            save_model(model, out / "best.pt", meta)
+            save_model(kept, out / "best.pt", meta)
         save_checkpoint()
         write({"step": step, "validation": scores, "mean_accuracy_36": round(mean_acc, 4)})
 
@@ -221,6 +233,8 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
             torch.nn.utils.clip_grad_norm_(model.parameters(), opts.grad_clip)
             scaler.step(optimizer)
             scaler.update()
+            if ema is not None:
+                ema.update_parameters(model)
             step += 1
             seen += len(labels)
             if step % opts.log_every == 0:
