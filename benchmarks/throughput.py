@@ -29,11 +29,13 @@ def main() -> None:
 
     import torch
 
+    from ocrpipe import heap
     from ocrpipe.export import FORMATS
     from ocrpipe.io import load_image
     from ocrpipe.pipeline import Pipeline
 
     torch.set_num_threads(args.threads)
+    heap.reuse_freed_memory()  # as `ocrpipe run` does
     started = time.perf_counter()
     pipeline = Pipeline.from_pretrained(device="cpu")
     load_s = time.perf_counter() - started

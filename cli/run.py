@@ -93,6 +93,7 @@ def run(inputs, recursive, glob_, files_from, output_dir, formats, dpi, to_stdou
                 click.echo("ocrpipe: every input already has its outputs (--skip-existing)", err=True)
             return ExitCode.OK
 
+    from ocrpipe import heap
     from ocrpipe.models import pick_device, resolve
     from ocrpipe.pipeline import Pipeline, PipelineOptions
 
@@ -115,6 +116,7 @@ def run(inputs, recursive, glob_, files_from, output_dir, formats, dpi, to_stdou
         results = ray_engine.run_many(paths, {**model_options, **asdict(options)}, workers, ray_address,
                                       gpus_per_worker)
     else:
+        heap.reuse_freed_memory()  # run_many releases it after every group: fewer page faults, flat memory
         results = Pipeline.from_pretrained(**model_options, **asdict(options)).run_many(paths)
     by_path = {str(item.path): item for item in items}
     started = time.perf_counter()

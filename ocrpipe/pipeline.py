@@ -7,7 +7,8 @@
 
 The story of one group of images (`_process`): detect -> rectify every region -> recognise the crops of ALL images
 in one batched call -> words -> layout -> pages. Models are loaded once; `run_many` streams files through in
-groups so recognition batches span images while memory stays flat.
+groups so recognition batches span images, and hands the memory a group freed back to the system after it
+(`ocrpipe.heap`), so memory stays flat over any number of files.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from ocrpipe import io
+from ocrpipe import heap, io
 from ocrpipe.errors import InputError
 from ocrpipe.geometry import rectify, rotate180, turn_180
 from ocrpipe.layout import build_page_blocks, page_skew
@@ -72,16 +73,18 @@ class Pipeline:
     def run(self, image: np.ndarray | str | os.PathLike) -> Page:
         """One image (RGB uint8 array or a file path; first page of a multi-page file) -> Page."""
         if isinstance(image, np.ndarray):
-            return self._process([io.PageImage(image)], [""], [0])[0]
-        started = time.perf_counter()
-        pages = io.iter_page_images(image, self.options.max_pixels, self.options.pdf_dpi)
-        try:
-            first = next(pages)
-        finally:
-            pages.close()
-        decode_ms = (time.perf_counter() - started) * 1000
-        page = self._process([first], [str(image)], [0])[0]
-        page.timings_ms["decode"] = decode_ms
+            page = self._process([io.PageImage(image)], [""], [0])[0]
+        else:
+            started = time.perf_counter()
+            pages = io.iter_page_images(image, self.options.max_pixels, self.options.pdf_dpi)
+            try:
+                first = next(pages)
+            finally:
+                pages.close()
+            decode_ms = (time.perf_counter() - started) * 1000
+            page = self._process([first], [str(image)], [0])[0]
+            page.timings_ms["decode"] = decode_ms
+        heap.release_freed_memory()
         return page
 
     def run_many(self, paths: Iterable[str | os.PathLike]) -> Iterator[tuple[str, list[Page] | InputError]]:
@@ -118,6 +121,7 @@ class Pipeline:
                               [index for _, index, _ in group])
         for (entry, _, _), page in zip(group, pages):
             entry.pages.append(page)
+        heap.release_freed_memory()
 
     def _process(self, page_images: Sequence[io.PageImage], sources: Sequence[str], page_indices: Sequence[int]
                  ) -> list[Page]:

@@ -29,9 +29,11 @@ class OcrActor:
     def __init__(self, pipeline_options: dict, threads: int) -> None:
         import torch
 
+        from ocrpipe import heap
         from ocrpipe.pipeline import Pipeline
 
         torch.set_num_threads(threads)
+        heap.reuse_freed_memory()  # the worker process is ours; run_many releases the memory after each group
         self.pipeline = Pipeline.from_pretrained(**pipeline_options)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
