@@ -4,8 +4,8 @@ A run directory holds `last.pt` (model, optimizer, step: what `--resume` reads; 
 run's progress, so a resumed run may change `--steps`), `model.pt` and `best.pt` (our weights format, ready for
 `--rec-model`) and `log.jsonl` (loss, crops/s, validation accuracy). The run ends after `steps` steps or
 `time_limit` seconds, whichever comes first (`ocrpipe.budget`); the one-cycle schedule spans whichever that is.
-With `ema` > 0 an exponential moving average of the weights (torch's `AveragedModel`) is what gets validated and
-saved; the raw weights keep training and live only in `last.pt`.
+With `ema` > 0 an exponential moving average of the parameters (torch's `AveragedModel`; buffers are copied) is what
+gets validated and saved; the raw weights keep training and live only in `last.pt`.
 """
 from __future__ import annotations
 
@@ -113,6 +113,15 @@ def validate(model: CLIP4STR, val_sets: dict[str, list], batch_size: int = 128) 
     return scores
 
 
+def update_ema(ema: AveragedModel, model: torch.nn.Module) -> None:
+    """Average the parameters and copy the buffers: BN statistics follow the model, and the text tower's causal
+    attention mask holds -inf, which averaging (lerp) would turn into NaN."""
+    ema.update_parameters(model)
+    with torch.no_grad():
+        for averaged, current in zip(ema.module.buffers(), model.buffers()):
+            averaged.copy_(current)
+
+
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
@@ -149,7 +158,7 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
     scaler = torch.amp.GradScaler("cuda", enabled=amp and amp_dtype == torch.float16)  # bf16 needs no scaling
     ema = None
     if opts.ema > 0:
-        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(opts.ema), use_buffers=True)
+        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(opts.ema))
     step, best = 0, -1.0
     if resume and (out / "last.pt").exists():
         state = torch.load(out / "last.pt", map_location=device, weights_only=True)
@@ -234,7 +243,7 @@ def train(opts: TrainOptions, resume: bool = False) -> Path:
             scaler.step(optimizer)
             scaler.update()
             if ema is not None:
-                ema.update_parameters(model)
+                update_ema(ema, model)
             step += 1
             seen += len(labels)
             if step % opts.log_every == 0:
