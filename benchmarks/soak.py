@@ -11,7 +11,10 @@ read (16-bit, CMYK, palette, alpha, EXIF-rotated, two-page TIFF, PNG named .jpg,
 
 Checked: exit code 3, every good input has all its outputs and no error line, every bad one exactly one error line and
 no output, no temporary file left. Reported: images/s, process RSS at the end of warm-up (the first 10% of inputs),
-peak and end, and the slope of RSS against inputs done after warm-up (MB per 1000 inputs).
+peak and end, the slope of RSS against inputs done after warm-up (MB per 1000 inputs), and the median and peak RSS
+in each tenth of the run with the slope of those medians: RSS swings by gigabytes within a group of large pages, so
+the medians show a trend that one least-squares line through every sample can hide or invent. `--samples FILE`
+keeps every sample (seconds, inputs done, RSS MB) as CSV.
 """
 from __future__ import annotations
 
@@ -140,7 +143,8 @@ def outputs_done(out: Path) -> int:
     return sum(1 for _ in out.rglob("*.txt")) if out.exists() else 0
 
 
-def soak(work: Path, count: int, bad_share: float, seed: int, pool: list[Path], extra_args: list[str]) -> dict:
+def soak(work: Path, count: int, bad_share: float, seed: int, pool: list[Path], extra_args: list[str],
+         samples_csv: Path | None = None) -> dict:
     inputs, out = work / "inputs", work / "out"
     shutil.rmtree(inputs, ignore_errors=True)
     shutil.rmtree(out, ignore_errors=True)
@@ -158,6 +162,9 @@ def soak(work: Path, count: int, bad_share: float, seed: int, pool: list[Path], 
     seconds = time.perf_counter() - started
     stop.set()
     sampler.join()
+    if samples_csv is not None:
+        samples_csv.write_text("seconds,inputs_done,rss_mb\n" + "".join(f"{t:.1f},{n},{r:.1f}\n"
+                                                                         for t, n, r in memory.samples))
     return report(expected, inputs, out, process.returncode, stderr, seconds, memory.samples, count)
 
 
@@ -183,6 +190,10 @@ def report(expected: dict[str, str], inputs: Path, out: Path, exit_code: int, st
     done = np.array([s[1] for s in warm], dtype=float)
     rss = np.array([s[2] for s in warm], dtype=float)
     slope = round(float(np.polyfit(done, rss, 1)[0] * 1000), 2) if len(set(done)) >= 10 else None  # too short
+    tenths = [[s[2] for s in samples if tenth * count / 10 <= s[1] < (tenth + 1) * count / 10] for tenth in range(10)]
+    medians = [(tenth, float(np.median(window))) for tenth, window in enumerate(tenths) if window and tenth >= 1]
+    median_slope = (round(float(np.polyfit([(t + 0.5) * count / 10 for t, _ in medians], [m for _, m in medians], 1)[0]
+                                * 1000), 2) if len(medians) >= 3 else None)
     return {
         "inputs": count, "good": sum(o == "ok" for o in expected.values()),
         "bad": sum(o == "error" for o in expected.values()),
@@ -193,6 +204,9 @@ def report(expected: dict[str, str], inputs: Path, out: Path, exit_code: int, st
         "rss_mb_peak": round(max(s[2] for s in samples), 1) if samples else None,
         "rss_mb_end": round(float(rss[-1]), 1) if len(rss) else None,
         "rss_slope_mb_per_1000_inputs": slope,
+        "rss_mb_median_by_tenth": [round(float(np.median(w)), 1) if w else None for w in tenths],
+        "rss_mb_peak_by_tenth": [round(max(w), 1) if w else None for w in tenths],
+        "rss_median_slope_mb_per_1000_inputs": median_slope,
         "problems": problems[:50], "problem_count": len(problems),
     }
 
@@ -206,11 +220,12 @@ def main() -> None:
     parser.add_argument("--pool", type=Path, nargs="*", default=DEFAULT_POOL, help="Folders of good images.")
     parser.add_argument("--synth", type=int, default=0, help="Also render this many synthetic pages and scenes.")
     parser.add_argument("--json", type=Path, help="Write the figures here.")
+    parser.add_argument("--samples", type=Path, help="Write every RSS sample here (CSV).")
     parser.add_argument("run_args", nargs="*", help="More `ocrpipe run` options, after --.")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     result = soak(args.work, args.count, args.bad_share, args.seed,
-                  good_pool(args.pool, args.synth, args.work, args.seed), args.run_args)
+                  good_pool(args.pool, args.synth, args.work, args.seed), args.run_args, args.samples)
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:
