@@ -66,9 +66,10 @@ postprocess_options = [  # default None: the detector's own setting (stored with
 
 det_side_option = click.option(
     "--det-side", type=click.IntRange(128, 8192), metavar="PIXELS",
-    help="Long side every image is resized to for detection: larger ones are shrunk, smaller ones enlarged up to "
-         "the detector's own limit (up to 2x); larger finds smaller text, slower. Default: the detector's own "
-         "choice per image (db-ppocr: a first look at 0.75x, a second, larger one where the text is small).")
+    help="Long side every image is resized to for detection (db-ppocr: for finding its text lines): larger ones "
+         "are shrunk, smaller ones enlarged up to the detector's own limit (up to 2x); larger finds smaller text, "
+         "slower. Default: the detector's own (db-ppocr: 960; db-ppocr-words: a first look at 0.75x, a second, "
+         "larger one where the text is small).")
 
 
 det_precision_option = click.option(

@@ -99,6 +99,13 @@ def train_rec(out_dir, real_dirs, caseless_dirs, synth_fraction, real_size_power
               help="Side of the square training crops (a multiple of 32).")
 @click.option("--text-focus", type=click.FloatRange(0, 1), default=0.9, show_default=True,
               help="Chance that a training crop is centred near a text instance (the rest are anywhere).")
+@click.option("--scale-range", type=(click.FloatRange(min=0.05), click.FloatRange(min=0.05)), default=(0.5, 3.0),
+              show_default=True, metavar="LOW HIGH",
+              help="Random rescale of each training image, drawn log-uniformly (near 1 for data already at the "
+                   "text height inference uses, e.g. scripts/line_canvases.py).")
+@click.option("--ann-split", type=click.Choice(["train", "all"]), default="train", show_default=True,
+              help="Train on the train two-thirds of each --ann set (the rest is for validation) or on all of it "
+                   "(sets made from training images only, e.g. scripts/line_canvases.py).")
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 @click.option("--backbone-lr-scale", type=click.FloatRange(0, 1), default=1.0, show_default=True,
               help="The backbone learns at lr x this (e.g. 0.1 to keep more of a pretrained backbone, --init).")
@@ -112,8 +119,8 @@ def train_rec(out_dir, real_dirs, caseless_dirs, synth_fraction, real_size_power
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT_DIR/checkpoint.pt.")
 def train_det(out_dir, ann_dirs, synth_fraction, font_dir, init_weights, steps, time_limit, batch_size, crop_size,
-              text_focus, lr, backbone_lr_scale, warmup, workers, checkpoint_every, threads, device, amp, seed,
-              resume):
+              text_focus, scale_range, ann_split, lr, backbone_lr_scale, warmup, workers, checkpoint_every, threads,
+              device, amp, seed, resume):
     """Train the DB detector into OUT_DIR (weights: OUT_DIR/db.pt)."""
     import torch
 
@@ -123,13 +130,16 @@ def train_det(out_dir, ann_dirs, synth_fraction, font_dir, init_weights, steps, 
 
     if crop_size % 32:
         raise click.BadParameter(f"{crop_size} is not a multiple of 32", param_hint="--crop-size")
+    if scale_range[0] > scale_range[1]:
+        raise click.BadParameter(f"{scale_range[0]:g} > {scale_range[1]:g}", param_hint="--scale-range")
     if threads:
         torch.set_num_threads(threads)
 
     renderer = SceneRenderer(seed, font_dir=font_dir).sample if synth_fraction > 0 else None
-    train_db(out_dir, ann_dirs=ann_dirs, renderer=renderer, renderer_fraction=synth_fraction,
+    train_db(out_dir, ann_dirs=ann_dirs, ann_split=ann_split, renderer=renderer,
+             renderer_fraction=synth_fraction,
              init_weights=init_weights, steps=steps, time_limit=time_limit, batch_size=batch_size,
-             augment=AugmentConfig(crop_size=crop_size, text_focus=text_focus), lr=lr,
+             augment=AugmentConfig(crop_size=crop_size, text_focus=text_focus, scale_range=scale_range), lr=lr,
              backbone_lr_scale=backbone_lr_scale, warmup=warmup,
              workers=workers,
              checkpoint_every=checkpoint_every, device=device, amp=amp, seed=seed, resume=resume)

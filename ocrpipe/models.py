@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,17 +30,23 @@ class ModelSpec:
     filename: str
     shipped: bool
     description: str
+    line_finder: str | None = None  # a detector that finds the text lines first (``detectors/db/line_words.py``)
 
 
 REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in (
     ModelSpec("db-ppocr", "detector", "db-ppocr.pt", True,
-              "DB text detector (words): PaddleOCR's PP-OCRv4 mobile detector (Apache-2.0, see NOTICE) fine-tuned "
-              "here to single words (see MODEL_CARD.md)"),
+              "words in two stages: PaddleOCR's PP-OCRv4 mobile detector as published finds the text lines, the "
+              "same detector fine-tuned here to single words splits each line, cut out at one text height "
+              "(Apache-2.0, see NOTICE; MODEL_CARD.md)", line_finder="ppocr-v4-lines"),
+    ModelSpec("db-ppocr-words", "detector", "db-ppocr.pt", True,
+              "the word detector of db-ppocr alone, on whole images with its two-look input-size rule (the default "
+              "until the seventeenth session)"),
     ModelSpec("db-tiny", "detector", "db-tiny.pt", True,
               "DB text detector, small hand-written backbone, trained here (see MODEL_CARD.md)"),
-    ModelSpec("ppocr-v4-lines", "detector", "ppocr-v4-lines.pt", False,
-              "PaddleOCR's PP-OCRv4 mobile DB detector as published (text lines; Apache-2.0): "
-              "`ocrpipe models import-ppocr` makes it from the rapidocr_onnxruntime wheel"),
+    ModelSpec("ppocr-v4-lines", "detector", "ppocr-v4-lines.pt", True,
+              "PaddleOCR's PP-OCRv4 mobile DB detector as published (text lines, cut into words at ink gaps when "
+              "used alone; Apache-2.0): converted by `ocrpipe models import-ppocr` from the rapidocr_onnxruntime "
+              "wheel"),
     ModelSpec("clip4str-tiny", "recognizer", "clip4str-tiny.pt", True,
               "CLIP4STR, 32x128 input, small ViT, trained here (see MODEL_CARD.md)"),
     ModelSpec("clip4str-base", "recognizer", "clip4str-base.pt", False,
@@ -130,17 +136,32 @@ def load_recognizer(name_or_path: str = DEFAULT_RECOGNIZER, device: str = "cpu",
     return recognizer, ModelInfo(name, digest)
 
 
-def load_detector(name_or_path: str = DEFAULT_DETECTOR, device: str = "cpu", **options):
-    """(DBDetector, ModelInfo)."""
+def load_detector(name_or_path: str = DEFAULT_DETECTOR, device: str = "cpu", limit_side: int | None = None,
+                  **options):
+    """(detector, ModelInfo): a ``DBDetector``, or for a model with a line finder a ``LineWordDetector`` (its
+    ModelInfo carries the word detector's sha256; the line finder's file is checked too). ``limit_side`` is the
+    input long side of the detector that looks at whole images (the line finder, where there is one); ``options``
+    go to ``DBDetector`` (``params`` to the word detector)."""
+    from ocrpipe.detectors.db.line_words import LineWordDetector, LineWords
     from ocrpipe.detectors.db.predictor import DBDetector
 
     name, path = resolve(name_or_path, "detector")
     digest = checked_sha256(name, path)
+    spec = REGISTRY.get(name)
+    line_finder = spec.line_finder if spec is not None else None
     try:
-        detector = DBDetector.from_file(path, device=device, **options)
+        if line_finder is None:
+            return DBDetector.from_file(path, device=device, limit_side=limit_side, **options), ModelInfo(name, digest)
+        words = DBDetector.from_file(path, device=device, **options)
+        line_name, path = resolve(line_finder, "detector")
+        checked_sha256(line_name, path)
+        lines = DBDetector.from_file(path, device=device, precision=options.get("precision", "auto"))
     except (ValueError, KeyError, RuntimeError, OSError) as error:
         raise ModelError(f"{path}: not a usable detector weights file ({error})") from error
-    return detector, ModelInfo(name, digest)
+    settings = LineWords(**words.meta.get("line_words", {}))
+    if limit_side is not None:
+        settings = replace(settings, line_side=limit_side)
+    return LineWordDetector(lines, words, settings), ModelInfo(name, digest)
 
 
 def cpu_has_native_bf16() -> bool:

@@ -36,7 +36,7 @@ def test_wheel_installs_one_top_level_package_with_the_weights(wheel):
     for package in ("detectors/db", "recognizer/clip4str", "cli"):
         assert f"ocrpipe/{package}/__init__.py" in names
     shipped = {Path(name).name for name in names if name.startswith("ocrpipe/weights/")}
-    assert {"db-ppocr.pt", "db-tiny.pt", "clip4str-tiny.pt", "SHA256SUMS", "LICENSE-Apache-2.0.txt", "NOTICE",
+    assert {"db-ppocr.pt", "ppocr-v4-lines.pt", "db-tiny.pt", "clip4str-tiny.pt", "SHA256SUMS", "LICENSE-Apache-2.0.txt", "NOTICE",
             "MODEL_CARD.md"} <= shipped
     entry_points = next(name for name in names if name.endswith(".dist-info/entry_points.txt"))
     assert "ocrpipe = ocrpipe.cli.main:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -12,7 +12,7 @@ from ocrpipe.errors import ModelError
 def test_every_shipped_weights_file_is_listed_with_its_sha256():
     sums = models.read_checksums(models.SHIPPED_DIR / models.CHECKSUMS)
     shipped = [spec for spec in models.REGISTRY.values() if spec.shipped]
-    assert shipped and sorted(sums) == sorted(spec.filename for spec in shipped)
+    assert shipped and sorted(sums) == sorted({spec.filename for spec in shipped})  # two names share db-ppocr.pt
     for spec in shipped:
         assert models.checked_sha256(spec.name, models.spec_path(spec)) == sums[spec.filename]
 
@@ -29,6 +29,17 @@ def test_a_damaged_or_replaced_shipped_file_is_refused(tmp_path, monkeypatch, da
     monkeypatch.setattr(models, "SHIPPED_DIR", tmp_path)
     with pytest.raises(ModelError, match="db-tiny: weights file .* is damaged or was replaced .*reinstall"):
         models.load_detector("db-tiny")
+
+
+def test_the_default_detector_checks_its_line_finder_too(tmp_path, monkeypatch):
+    for name in ("db-ppocr.pt", "ppocr-v4-lines.pt", models.CHECKSUMS):
+        shutil.copy(models.SHIPPED_DIR / name, tmp_path / name)
+    data = (tmp_path / "ppocr-v4-lines.pt").read_bytes()
+    (tmp_path / "ppocr-v4-lines.pt").write_bytes(data[: len(data) // 2])
+    monkeypatch.setattr(models, "SHIPPED_DIR", tmp_path)
+    models.load_detector("db-ppocr-words")  # the word detector alone does not need it
+    with pytest.raises(ModelError, match="ppocr-v4-lines: weights file .* is damaged or was replaced"):
+        models.load_detector("db-ppocr")
 
 
 def test_weights_given_by_path_are_not_checked(tmp_path):

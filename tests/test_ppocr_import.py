@@ -112,3 +112,19 @@ def test_the_cli_imports_the_wheels_graph_and_the_result_detects_words(tmp_path,
     refused = ocrpipe("models", "import-ppocr", str(bogus), "-o", str(tmp_path / "out.pt"))
     assert refused.returncode == 1 and "bogus.onnx" in refused.stderr and "Traceback" not in refused.stderr
     assert not (tmp_path / "out.pt").exists()
+
+
+def test_the_shipped_line_finder_is_the_wheels_model_converted_and_nothing_else(imported):
+    """ppocr-v4-lines.pt (shipped, the first stage of the default detector) holds exactly the imported tensors
+    (all but the threshold branch, which the graph lacks: freshly initialised, unused at inference)."""
+    from ocrpipe.models import resolve
+
+    _, path = resolve("ppocr-v4-lines", "detector")
+    shipped, meta = load_weights(path)
+    assert meta["text_unit"] == "line"
+    ours = shipped.state_dict()
+    theirs = imported.state_dict()
+    assert ours.keys() == theirs.keys()
+    converted = [name for name in ours if not name.startswith("thresh_head.")]
+    assert len(converted) > 100
+    assert all(torch.equal(ours[name], theirs[name]) for name in converted)

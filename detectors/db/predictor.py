@@ -157,12 +157,12 @@ class DBDetector:
         config = self.config
         max_ratio = resize_ratio(width, height, config.limit_side, config.limit_type, config.max_upscale)
         probe_ratio = min(self.text_scale.probe_ratio, max_ratio)
-        regions = self._look(image, probe_ratio)
+        regions = self.look(image, probe_ratio)
         ratio = second_look_ratio([region_height(r.polygon) for r in regions], probe_ratio, max_ratio,
                                   self.text_scale)
-        return regions if ratio is None else self._look(image, ratio)
+        return regions if ratio is None else self.look(image, ratio)
 
-    def _look(self, image: np.ndarray, ratio: float) -> list[Region]:
+    def look(self, image: np.ndarray, ratio: float) -> list[Region]:
         """The regions found in one image resized by `ratio`."""
         resized = resize_for_inference(image, self.config, ratio)
         width, height = resized.size
