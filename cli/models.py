@@ -84,26 +84,28 @@ def models_import(checkpoint, name, trust_checkpoint):
 @models.command("import-ppocr")
 @click.argument("onnx_file", required=False, type=click.Path(exists=True, dir_okay=False))
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
-              help="Where to write the ocrpipe weights (default: $OCRPIPE_HOME under the name ppocr-v4-lines).")
+              help="Where to write the ocrpipe weights (default: $OCRPIPE_HOME/ppocr-v4-lines.pt; the same "
+                   "weights ship with ocrpipe as ppocr-v4-lines).")
 def models_import_ppocr(onnx_file, output):
     """Convert PaddleOCR's PP-OCRv4 mobile DB detector (Apache-2.0) from ONNX_FILE to an ocrpipe detector.
 
     Without ONNX_FILE, the file inside the installed rapidocr_onnxruntime wheel is used. The result finds text LINES
-    (as PaddleOCR trained it); its threshold branch is untrained. Use it as is with --det-model ppocr-v4-lines, or
-    fine-tune it with `ocrpipe train det --init`.
+    (as PaddleOCR trained it); its threshold branch is untrained. ocrpipe ships this conversion as ppocr-v4-lines
+    (the line finder of the default detector); use the file with --det-model FILE, or fine-tune it with
+    `ocrpipe train det --init`.
     """
     from pathlib import Path
 
     from ocrpipe.detectors.db.ppocr_import import GraphMismatch, find_ppocr_v4, import_ppocr_v4
     from ocrpipe.detectors.db.predictor import save_weights
-    from ocrpipe.models import REGISTRY, file_sha256, spec_path
+    from ocrpipe.models import REGISTRY, file_sha256, ocrpipe_home
 
     try:
         source = Path(onnx_file) if onnx_file else find_ppocr_v4()
         model = import_ppocr_v4(source)
     except (FileNotFoundError, GraphMismatch) as error:
         raise ModelError(str(error)) from error
-    target = Path(output) if output else spec_path(REGISTRY["ppocr-v4-lines"])
+    target = Path(output) if output else ocrpipe_home() / REGISTRY["ppocr-v4-lines"].filename
     save_weights(model, target, {"source": source.name, "source_sha256": file_sha256(source),
                                  "licence": "Apache-2.0 (PaddleOCR); converted to PyTorch by ocrpipe",
                                  "text_unit": "line"})
