@@ -1,6 +1,6 @@
 """Throughput of `ocrpipe run` with the shipped models: images/s and ms per stage, on CPU.
 
-    python benchmarks/throughput.py [IMAGES_OR_FOLDERS...] [--threads N] [--repeat R]
+    python benchmarks/throughput.py [IMAGES_OR_FOLDERS...] [--threads N] [--repeat R] [--det-model NAME]
 
 Default images: the 1280x720 IC15 photos in ../shared/data/e2e/ic15_toy. Reports the warm per-image time (models
 loaded once, as in a batch run) split into decode / detect / recognize / layout / export, and the cold start
@@ -23,6 +23,7 @@ def main() -> None:
     parser.add_argument("images", nargs="*", type=Path)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--det-model", default="db-ppocr", help="detector name or file (default: the default)")
     args = parser.parse_args()
     images = [p for arg in (args.images or [DEFAULT_DIR])
               for p in (sorted(q for q in arg.iterdir() if q.is_file()) if arg.is_dir() else [arg])]
@@ -37,7 +38,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     heap.reuse_freed_memory()  # as `ocrpipe run` does
     started = time.perf_counter()
-    pipeline = Pipeline.from_pretrained(device="cpu")
+    pipeline = Pipeline.from_pretrained(args.det_model, device="cpu")
     load_s = time.perf_counter() - started
     pipeline.run(images[0])  # warm-up
     totals, stages, words = [], {}, []
@@ -56,8 +57,8 @@ def main() -> None:
     cold = []
     for _ in range(2):
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "ocrpipe", "run", "-q", str(images[0])], check=True,
-                       capture_output=True)
+        subprocess.run([sys.executable, "-m", "ocrpipe", "run", "-q", "--det-model", args.det_model,
+                        str(images[0])], check=True, capture_output=True)
         cold.append(time.perf_counter() - started)
 
     height, width = load_image(images[0]).shape[:2]
