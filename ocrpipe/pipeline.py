@@ -133,29 +133,31 @@ class Pipeline:
         detect_ms = (time.perf_counter() - started) * 1000 / len(images)
 
         started = time.perf_counter()
-        owners, polygons, angles, crops = [], [], [], []
+        owners, kept, angles, crops = [], [], [], []
         for index, (image, image_regions) in enumerate(zip(images, regions)):
             for region in image_regions:
                 crop, angle = rectify(image, region.polygon)
                 if crop.size == 0:
                     continue
                 owners.append(index)
-                polygons.append(region.polygon)
+                kept.append(region)
                 angles.append(angle)
                 crops.append(crop)
         margin = self.options.reread_margin
-        readings = self._read(crops, lambda i: rectify(images[owners[i]], polygons[i], margin=margin)[0])
+        readings = self._read(crops, lambda i: rectify(images[owners[i]], kept[i].polygon, margin=margin)[0])
         recognize_ms = (time.perf_counter() - started) * 1000
 
         words: list[list[Word]] = [[] for _ in images]
-        for owner, polygon, angle, reading in zip(owners, polygons, angles, readings):
+        for owner, region, angle, reading in zip(owners, kept, angles, readings):
+            polygon = region.polygon
             if reading.flipped:
                 polygon, angle = turn_180(polygon, angle)
             text = reading.recognition.text
             if text and reading.recognition.confidence >= self.options.min_conf:
                 words[owner].append(Word(text=text, confidence=reading.recognition.confidence,
                                          polygon=[(float(x), float(y)) for x, y in polygon],
-                                         char_confidences=reading.recognition.char_confidences, angle=angle))
+                                         char_confidences=reading.recognition.char_confidences, angle=angle,
+                                         line=region.line))
         pages = []
         total_crops = max(1, len(crops))
         for index, image in enumerate(images):

@@ -31,6 +31,7 @@ class Region:
 
     polygon: list[Point]
     score: float
+    line: int | None = None  # the text line a two-stage detector found this region in (an index per image)
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Word:
     polygon: list[Point]
     char_confidences: list[float] = field(default_factory=list)
     angle: float = 0.0  # degrees, counter-clockwise rotation of the text baseline from horizontal
+    line: int | None = None  # the detector's text line (Region.line): words of different lines never share a Line
 
     @property
     def bbox(self) -> BBox:

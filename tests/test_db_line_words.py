@@ -44,7 +44,8 @@ def test_words_centred_in_a_margin_or_on_another_canvas_are_dropped():
     placements = [Placement(0, 0, 0)]
     in_margin = Region(polygon=[(10, 0), (50, 0), (50, 8), (10, 8)], score=0.9)  # the next line's edge
     inside = Region(polygon=[(10, 12), (50, 12), (50, 48), (10, 48)], score=0.9)
-    assert len(words_from_canvas([in_margin, inside], 0, [strip], placements)) == 1
+    (kept,) = words_from_canvas([in_margin, inside], 0, [strip], placements)
+    assert kept.line == 0  # the index of the strip (the detected line) it came from
     assert words_from_canvas([inside], 1, [strip], placements) == []
 
 

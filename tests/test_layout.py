@@ -86,6 +86,27 @@ def test_large_gap_splits_a_line():
     assert lines_of(blocks) == [["left side"], ["far"]]
 
 
+def with_line(words: list[Word], line: int) -> list[Word]:
+    for word in words:
+        word.line = line
+    return words
+
+
+def test_words_of_one_detected_line_share_a_line_across_a_wide_gap():
+    words = with_line(make_line("TOTAL", 100, 100) + [make_word("12.00", 600, 100)], 0)
+    assert lines_of(build_page_blocks(shuffled(words))) == [["TOTAL 12.00"]]
+
+
+def test_words_of_different_detected_lines_never_share_a_line():
+    words = with_line(make_line("CASH", 100, 100), 0) + with_line(make_line("10.00", 160, 100), 1)
+    assert sorted(line.text for block in build_page_blocks(words) for line in block.lines) == ["10.00", "CASH"]
+
+
+def test_a_detected_line_holding_two_rows_still_splits_by_row():
+    words = with_line(make_line("upper row", 100, 100) + make_line("lower row", 100, 130), 0)
+    assert lines_of(build_page_blocks(shuffled(words))) == [["upper row", "lower row"]]
+
+
 def test_two_columns_read_column_by_column_after_the_heading():
     blocks = build_page_blocks(shuffled(two_column_page()))
     assert lines_of(blocks) == [

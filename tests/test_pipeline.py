@@ -6,13 +6,14 @@ from ocrpipe.types import ModelInfo, Recognition, Region
 
 
 class BoxDetector:
-    """Finds the same quads on every image."""
+    """Finds the same quads on every image (all in one text line when ``line`` is given)."""
 
-    def __init__(self, quads):
+    def __init__(self, quads, line=None):
         self.quads = quads
+        self.line = line
 
     def detect(self, images):
-        return [[Region(polygon=q, score=1.0) for q in self.quads] for _ in images]
+        return [[Region(polygon=q, score=1.0, line=self.line) for q in self.quads] for _ in images]
 
 
 class InkRecognizer:
@@ -61,3 +62,10 @@ def test_rereading_can_be_switched_off():
     page = pipeline(recognizer, reread_below=0, min_conf=0).run(ramp_image())
     assert sorted(w.confidence for w in page.words) == [0.5, 0.99]
     assert len(recognizer.calls) == 1
+
+
+def test_words_keep_the_text_line_their_region_was_found_in():
+    info = ModelInfo(name="stand-in", sha256="-")
+    detector = BoxDetector([[(10, 50), (170, 50), (170, 90), (10, 90)]], line=3)
+    page = Pipeline(detector, InkRecognizer(), info, info, PipelineOptions(min_conf=0)).run(ramp_image())
+    assert [w.line for w in page.words] == [3]

@@ -116,19 +116,20 @@ def words_from_canvas(found: Sequence[Region], canvas: int, strips: Sequence[Str
                       placements: Sequence[Placement]) -> list[Region]:
     """Word regions found on one canvas, in source-image coordinates.
 
-    A word belongs to the strip its centre falls in; words centred in a strip's top or bottom margin (the edge of a
-    neighbouring line) or between strips are dropped. Corners are clipped to the strip before mapping back."""
-    mine = [(strip, p) for strip, p in zip(strips, placements) if p.canvas == canvas]
+    A word belongs to the strip its centre falls in (its ``line`` is the strip's index); words centred in a strip's
+    top or bottom margin (the edge of a neighbouring line) or between strips are dropped. Corners are clipped to the
+    strip before mapping back."""
+    mine = [(index, strip, p) for index, (strip, p) in enumerate(zip(strips, placements)) if p.canvas == canvas]
     words: list[Region] = []
     for region in found:
         polygon = np.asarray(region.polygon, dtype=np.float64)
         cx, cy = polygon.mean(axis=0)
-        for strip, p in mine:
+        for index, strip, p in mine:
             h, w = strip.image.shape[:2]
             if p.x <= cx < p.x + w and p.y + strip.pad <= cy <= p.y + h - strip.pad:
                 local = np.clip(polygon - (p.x, p.y), 0, (w, h))
                 back = cv2.perspectiveTransform(local.reshape(-1, 1, 2), strip.to_source).reshape(-1, 2)
-                words.append(Region(polygon=[(float(x), float(y)) for x, y in back], score=region.score))
+                words.append(Region(polygon=[(float(x), float(y)) for x, y in back], score=region.score, line=index))
                 break
     return words
 
