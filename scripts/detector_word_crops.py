@@ -3,8 +3,8 @@ annotated word each one matches (a labels.tsv recognition set).
 
 `scripts/word_crops_from_annotations.py` cuts crops from the annotation's boxes; the pipeline reads crops cut from
 the detector's boxes, which are tighter or looser, clipped or joined in their own ways. Training on these teaches
-the recognizer the crops it will really see. A detected word is labelled when it overlaps one annotated word
-(IoU >= `--iou`; line annotations are split into words as in the other script); unmatched detections are skipped.
+the recognizer the crops it will really see. A detected word is labelled when it shows exactly one annotated word
+(`label_of`; line annotations are split into words as in the other script); other detections are skipped.
 Only the chosen split of the image set is used (default "train"), so evaluation's held-out images stay unseen.
 
     python scripts/detector_word_crops.py ../shared/data/e2e/funsd_train data/funsd_det_words
@@ -39,16 +39,21 @@ def annotated_words(image: np.ndarray, annotation) -> list[tuple[Polygon, str]]:
     return words
 
 
-def best_match(region: Polygon, words: list[tuple[Polygon, str]], iou: float) -> str | None:
-    """The text of the annotated word `region` overlaps most, if their IoU reaches `iou`."""
-    best, best_iou = None, iou
-    for shape, text in words:
-        if not shape.intersects(region):
-            continue
-        overlap = shape.intersection(region).area / max(shape.union(region).area, 1e-6)
-        if overlap >= best_iou:
-            best, best_iou = text, overlap
-    return best
+def label_of(region: Polygon, words: list[tuple[Polygon, str]], iou: float, inside: float = 0.65,
+             other: float = 0.3) -> str | None:
+    """The text of the annotated word the detected `region` shows, or None when it shows no single word: the best
+    overlapping word must reach IoU `iou` and lie at least `inside` of its area within the region (a clipped word
+    would teach letters the crop does not show), and no other word may lie `other` of its area within it (two
+    words joined in one box would teach the recognizer to skip one)."""
+    shares = [(shape.intersection(region).area, shape, text) for shape, text in words if shape.intersects(region)]
+    if not shares:
+        return None
+    overlap, shape, text = max(shares, key=lambda s: s[0] / max(s[1].union(region).area, 1e-6))
+    if overlap / max(shape.union(region).area, 1e-6) < iou or overlap < inside * shape.area:
+        return None
+    if any(area >= other * s.area for area, s, _ in shares if s is not shape):
+        return None
+    return text
 
 
 def main() -> None:
@@ -67,7 +72,7 @@ def main() -> None:
         image = load_image(annotation.image)
         words = annotated_words(image, annotation)
         for k, region in enumerate(detector.detect([image])[0]):
-            text = best_match(Polygon(region.polygon).buffer(0), words, args.iou)
+            text = label_of(Polygon(region.polygon).buffer(0), words, args.iou)
             if text is None or len(text) > 25:
                 continue
             crop, _ = rectify(image, region.polygon)
