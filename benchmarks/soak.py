@@ -13,8 +13,10 @@ Checked: exit code 3, every good input has all its outputs and no error line, ev
 no output, no temporary file left. Reported: images/s, process RSS at the end of warm-up (the first 10% of inputs),
 peak and end, the slope of RSS against inputs done after warm-up (MB per 1000 inputs), and the median and peak RSS
 in each tenth of the run with the slope of those medians: RSS swings by gigabytes within a group of large pages, so
-the medians show a trend that one least-squares line through every sample can hide or invent. `--samples FILE`
-keeps every sample (seconds, inputs done, RSS MB) as CSV.
+the medians show a trend that one least-squares line through every sample can hide or invent. The same figures are
+reported (`child_rss_*`) for the largest process below `ocrpipe`, where there is one: the worker holding the models
+on the Ray engine (`-- --engine ray --workers 1`). `--samples FILE` keeps every sample (seconds, inputs done, RSS MB,
+largest child's RSS MB) as CSV.
 """
 from __future__ import annotations
 
@@ -119,23 +121,48 @@ def make_inputs(pool: list[Path], folder: Path, count: int, bad_share: float, se
     return expected
 
 
+def _rss_mb(pid: int) -> float | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    return next((int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmRSS:")), 0.0)
+
+
+def descendants(root: int) -> list[int]:
+    """Every process below `root` (children, their children, ...), from the parent ids in /proc/*/stat."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])  # the name may hold spaces and ")"
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = [], list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += children.get(pid, [])
+    return found
+
+
 @dataclass
 class Memory:
-    """RSS of one process, sampled every `period` seconds, with the number of finished inputs at each sample."""
+    """RSS of one process and of the largest process below it (a Ray worker, where the Ray engine runs), sampled
+    every `period` seconds, with the number of finished inputs at each sample."""
     pid: int
     count_done: object  # callable () -> int
     period: float = 1.0
-    samples: list[tuple[float, int, float]] = field(default_factory=list)  # (seconds, inputs done, RSS MB)
+    samples: list[tuple[float, int, float, float]] = field(default_factory=list)  # (s, done, RSS MB, largest child MB)
 
     def run(self, stop: threading.Event) -> None:
         started = time.perf_counter()
         while not stop.is_set():
-            try:
-                status = Path(f"/proc/{self.pid}/status").read_text()
-            except OSError:
+            rss = _rss_mb(self.pid)
+            if rss is None:
                 return
-            rss_kb = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
-            self.samples.append((time.perf_counter() - started, self.count_done(), rss_kb / 1024))
+            child = max((_rss_mb(pid) or 0.0 for pid in descendants(self.pid)), default=0.0)
+            self.samples.append((time.perf_counter() - started, self.count_done(), rss, child))
             stop.wait(self.period)
 
 
@@ -163,13 +190,13 @@ def soak(work: Path, count: int, bad_share: float, seed: int, pool: list[Path], 
     stop.set()
     sampler.join()
     if samples_csv is not None:
-        samples_csv.write_text("seconds,inputs_done,rss_mb\n" + "".join(f"{t:.1f},{n},{r:.1f}\n"
-                                                                         for t, n, r in memory.samples))
+        samples_csv.write_text("seconds,inputs_done,rss_mb,largest_child_rss_mb\n"
+                               + "".join(f"{t:.1f},{n},{r:.1f},{c:.1f}\n" for t, n, r, c in memory.samples))
     return report(expected, inputs, out, process.returncode, stderr, seconds, memory.samples, count)
 
 
 def report(expected: dict[str, str], inputs: Path, out: Path, exit_code: int, stderr: str, seconds: float,
-           samples: list[tuple[float, int, float]], count: int) -> dict:
+           samples: list[tuple[float, int, float, float]], count: int) -> dict:
     error_lines = [line for line in stderr.splitlines() if line.startswith("ocrpipe: error:")]
     problems = []
     for relative, outcome in expected.items():
@@ -186,28 +213,39 @@ def report(expected: dict[str, str], inputs: Path, out: Path, exit_code: int, st
     if len(error_lines) != sum(outcome == "error" for outcome in expected.values()):
         problems.append(f"{len(error_lines)} error lines for {sum(o == 'error' for o in expected.values())} bad inputs")
 
-    warm = [s for s in samples if s[1] >= count // 10] or samples
-    done = np.array([s[1] for s in warm], dtype=float)
-    rss = np.array([s[2] for s in warm], dtype=float)
-    slope = round(float(np.polyfit(done, rss, 1)[0] * 1000), 2) if len(set(done)) >= 10 else None  # too short
-    tenths = [[s[2] for s in samples if tenth * count / 10 <= s[1] < (tenth + 1) * count / 10] for tenth in range(10)]
-    medians = [(tenth, float(np.median(window))) for tenth, window in enumerate(tenths) if window and tenth >= 1]
-    median_slope = (round(float(np.polyfit([(t + 0.5) * count / 10 for t, _ in medians], [m for _, m in medians], 1)[0]
-                                * 1000), 2) if len(medians) >= 3 else None)
-    return {
+    figures = {
         "inputs": count, "good": sum(o == "ok" for o in expected.values()),
         "bad": sum(o == "error" for o in expected.values()),
         "outputs": sum(1 for path in out.rglob("*") if path.is_file()) if out.exists() else 0,
         "error_lines": len(error_lines), "exit_code": exit_code, "seconds": round(seconds, 1),
         "images_per_s": round(count / seconds, 3),
-        "rss_mb_after_warmup": round(float(rss[0]), 1) if len(rss) else None,
-        "rss_mb_peak": round(max(s[2] for s in samples), 1) if samples else None,
-        "rss_mb_end": round(float(rss[-1]), 1) if len(rss) else None,
-        "rss_slope_mb_per_1000_inputs": slope,
-        "rss_mb_median_by_tenth": [round(float(np.median(w)), 1) if w else None for w in tenths],
-        "rss_mb_peak_by_tenth": [round(max(w), 1) if w else None for w in tenths],
-        "rss_median_slope_mb_per_1000_inputs": median_slope,
-        "problems": problems[:50], "problem_count": len(problems),
+        **memory_trend("rss", [(s[1], s[2]) for s in samples], count),
+    }
+    if any(s[3] for s in samples):
+        figures.update(memory_trend("child_rss", [(s[1], s[3]) for s in samples], count))
+    return {**figures, "problems": problems[:50], "problem_count": len(problems)}
+
+
+def memory_trend(name: str, samples: list[tuple[int, float]], count: int) -> dict:
+    """Level and trend of one memory series of (inputs done, MB) samples: after warm-up (the first 10% of inputs),
+    peak, end, least-squares slope after warm-up, and the median and peak of each tenth of the run with the slope of
+    those medians (MB per 1000 inputs)."""
+    warm = [s for s in samples if s[0] >= count // 10] or samples
+    done = np.array([s[0] for s in warm], dtype=float)
+    mb = np.array([s[1] for s in warm], dtype=float)
+    slope = round(float(np.polyfit(done, mb, 1)[0] * 1000), 2) if len(set(done)) >= 10 else None  # too short
+    tenths = [[s[1] for s in samples if tenth * count / 10 <= s[0] < (tenth + 1) * count / 10] for tenth in range(10)]
+    medians = [(tenth, float(np.median(window))) for tenth, window in enumerate(tenths) if window and tenth >= 1]
+    median_slope = (round(float(np.polyfit([(t + 0.5) * count / 10 for t, _ in medians], [m for _, m in medians], 1)[0]
+                                * 1000), 2) if len(medians) >= 3 else None)
+    return {
+        f"{name}_mb_after_warmup": round(float(mb[0]), 1) if len(mb) else None,
+        f"{name}_mb_peak": round(max(s[1] for s in samples), 1) if samples else None,
+        f"{name}_mb_end": round(float(mb[-1]), 1) if len(mb) else None,
+        f"{name}_slope_mb_per_1000_inputs": slope,
+        f"{name}_mb_median_by_tenth": [round(float(np.median(w)), 1) if w else None for w in tenths],
+        f"{name}_mb_peak_by_tenth": [round(max(w), 1) if w else None for w in tenths],
+        f"{name}_median_slope_mb_per_1000_inputs": median_slope,
     }
 
 

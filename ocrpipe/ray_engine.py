@@ -13,6 +13,7 @@ installed (its shipped weights are checked against their sha256 when each actor 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import pickle
 from collections.abc import Iterator, Sequence
@@ -72,8 +73,9 @@ def run_many(paths: Sequence[str], pipeline_options: dict, workers: int | None =
         context.execution_options.preserve_order = True  # outputs and error lines in input order, as locally
         context.enable_progress_bars = False
         options = {**pipeline_options, "device": "cuda" if gpus_per_worker > 0 else "cpu"}
+        # One block per batch: results stream back (and are written) batch by batch, not after a quarter of the job
         rows = ray.data.from_items([{"index": index, "path": str(path)} for index, path in enumerate(paths)],
-                                   override_num_blocks=max(1, min(len(paths), 4 * workers)))
+                                   override_num_blocks=max(1, math.ceil(len(paths) / batch_size)))
         results = rows.map_batches(OcrActor, fn_constructor_kwargs={"pipeline_options": options, "threads": threads},
                                    batch_size=batch_size, batch_format="numpy",
                                    compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=threads,
