@@ -171,9 +171,12 @@ def test_ctrl_c_and_sigterm_stop_without_partial_files(tmp_path, demo, stop, cod
     out = tmp_path / "out"
     # One torch thread and a small detector input keep each step short on a busy machine: Ctrl-C takes effect
     # when the running torch operation returns.
+    # A shell starts background jobs with SIGINT ignored, and children inherit that: give ocrpipe Python's own
+    # handling back, as a terminal's Ctrl-C would find it, however the tests themselves were started.
     process = subprocess.Popen([sys.executable, "-m", "ocrpipe", "run", str(folder), "-o", str(out),
                                 "--det-side", "960"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "OMP_NUM_THREADS": "1"})
+                               env={**os.environ, "OMP_NUM_THREADS": "1"},
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 240
     while time.time() < deadline and not (out.exists() and any(out.glob("*.json"))):
         time.sleep(0.2)
